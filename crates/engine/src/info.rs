@@ -1,0 +1,178 @@
+//! INFO: the sections the engine keeps, in redis-server 7.0's order and field order.
+
+use std::fmt::Write;
+
+use crate::server::Server;
+use crate::time::Millis;
+
+/// Sections in the order redis-server prints them.
+const ORDER: &[&str] = &["server", "clients", "stats", "replication", "keyspace"];
+
+/// The INFO text for the requested sections (none, `default`, `all` or `everything`: all).
+pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
+    let everything = requested.is_empty()
+        || requested.iter().any(|s| matches!(s.as_str(), "default" | "all" | "everything"));
+    let mut out = String::new();
+    for name in ORDER {
+        if !everything && !requested.iter().any(|r| r == name) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let lines = match *name {
+            "server" => server_section(server, now),
+            "clients" => clients_section(server),
+            "stats" => stats_section(server),
+            "replication" => replication_section(server),
+            _ => keyspace_section(server, now),
+        };
+        out.push_str(&lines);
+    }
+    out
+}
+
+fn push(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "{key}:{value}\r\n");
+}
+
+fn server_section(s: &Server, now: Millis) -> String {
+    let mut o = String::from("# Server\r\n");
+    let uptime = now.saturating_sub(s.started) / 1000;
+    push(&mut o, "redis_version", crate::REDIS_VERSION);
+    push(&mut o, "redis_git_sha1", "00000000");
+    push(&mut o, "redis_git_dirty", 0);
+    push(&mut o, "redis_build_id", "replscope");
+    push(&mut o, "redis_mode", "standalone");
+    push(&mut o, "os", "ReplScope sans-IO engine");
+    push(&mut o, "arch_bits", 64);
+    push(&mut o, "monotonic_clock", "caller-supplied");
+    push(&mut o, "multiplexing_api", "sans-io");
+    push(&mut o, "atomicvar_api", "none");
+    push(&mut o, "gcc_version", "0.0.0");
+    push(&mut o, "process_id", s.process_id);
+    push(&mut o, "process_supervised", "no");
+    push(&mut o, "run_id", &s.run_id);
+    push(&mut o, "tcp_port", s.config.int("port"));
+    push(&mut o, "server_time_usec", now.as_u64() * 1000);
+    push(&mut o, "uptime_in_seconds", uptime);
+    push(&mut o, "uptime_in_days", uptime / 86400);
+    push(&mut o, "hz", s.config.int("hz"));
+    push(&mut o, "configured_hz", s.config.int("hz"));
+    push(&mut o, "lru_clock", (now.as_u64() / 1000) & ((1 << 24) - 1));
+    push(&mut o, "executable", &s.executable);
+    push(&mut o, "config_file", "");
+    push(&mut o, "io_threads_active", 0);
+    o
+}
+
+fn clients_section(s: &Server) -> String {
+    let mut o = String::from("# Clients\r\n");
+    push(&mut o, "connected_clients", s.connected_clients);
+    push(&mut o, "cluster_connections", 0);
+    push(&mut o, "maxclients", s.config.int("maxclients"));
+    push(&mut o, "client_recent_max_input_buffer", 0);
+    push(&mut o, "client_recent_max_output_buffer", 0);
+    push(&mut o, "blocked_clients", 0);
+    push(&mut o, "tracking_clients", 0);
+    push(&mut o, "clients_in_timeout_table", 0);
+    o
+}
+
+fn stats_section(s: &Server) -> String {
+    let st = &s.stats;
+    let mut o = String::from("# Stats\r\n");
+    push(&mut o, "total_connections_received", st.total_connections_received);
+    push(&mut o, "total_commands_processed", st.total_commands_processed);
+    push(&mut o, "instantaneous_ops_per_sec", 0);
+    push(&mut o, "total_net_input_bytes", st.total_net_input_bytes);
+    push(&mut o, "total_net_output_bytes", st.total_net_output_bytes);
+    push(&mut o, "total_net_repl_input_bytes", 0);
+    push(&mut o, "total_net_repl_output_bytes", 0);
+    push(&mut o, "instantaneous_input_kbps", "0.00");
+    push(&mut o, "instantaneous_output_kbps", "0.00");
+    push(&mut o, "instantaneous_input_repl_kbps", "0.00");
+    push(&mut o, "instantaneous_output_repl_kbps", "0.00");
+    push(&mut o, "rejected_connections", st.rejected_connections);
+    push(&mut o, "sync_full", st.sync_full);
+    push(&mut o, "sync_partial_ok", st.sync_partial_ok);
+    push(&mut o, "sync_partial_err", st.sync_partial_err);
+    push(&mut o, "expired_keys", st.expired_keys);
+    push(&mut o, "expired_stale_perc", "0.00");
+    push(&mut o, "expired_time_cap_reached_count", 0);
+    push(&mut o, "expire_cycle_cpu_milliseconds", 0);
+    push(&mut o, "evicted_keys", st.evicted_keys);
+    for zero in [
+        "evicted_clients",
+        "total_eviction_exceeded_time",
+        "current_eviction_exceeded_time",
+    ] {
+        push(&mut o, zero, 0);
+    }
+    push(&mut o, "keyspace_hits", st.keyspace_hits);
+    push(&mut o, "keyspace_misses", st.keyspace_misses);
+    for zero in [
+        "pubsub_channels",
+        "pubsub_patterns",
+        "pubsubshard_channels",
+        "latest_fork_usec",
+        "total_forks",
+        "migrate_cached_sockets",
+        "slave_expires_tracked_keys",
+        "active_defrag_hits",
+        "active_defrag_misses",
+        "active_defrag_key_hits",
+        "active_defrag_key_misses",
+        "total_active_defrag_time",
+        "current_active_defrag_time",
+        "tracking_total_keys",
+        "tracking_total_items",
+        "tracking_total_prefixes",
+        "unexpected_error_replies",
+    ] {
+        push(&mut o, zero, 0);
+    }
+    push(&mut o, "total_error_replies", st.total_error_replies);
+    push(&mut o, "dump_payload_sanitizations", 0);
+    push(&mut o, "total_reads_processed", st.total_reads_processed);
+    push(&mut o, "total_writes_processed", st.total_writes_processed);
+    for zero in [
+        "io_threaded_reads_processed",
+        "io_threaded_writes_processed",
+        "reply_buffer_shrinks",
+        "reply_buffer_expands",
+    ] {
+        push(&mut o, zero, 0);
+    }
+    o
+}
+
+/// A master with no replicas and no backlog, as a fresh redis-server shows it.
+fn replication_section(s: &Server) -> String {
+    let mut o = String::from("# Replication\r\n");
+    push(&mut o, "role", "master");
+    push(&mut o, "connected_slaves", 0);
+    push(&mut o, "master_failover_state", "no-failover");
+    push(&mut o, "master_replid", &s.replid);
+    push(&mut o, "master_replid2", "0000000000000000000000000000000000000000");
+    push(&mut o, "master_repl_offset", 0);
+    push(&mut o, "second_repl_offset", -1);
+    push(&mut o, "repl_backlog_active", 0);
+    push(&mut o, "repl_backlog_size", s.config.int("repl-backlog-size"));
+    push(&mut o, "repl_backlog_first_byte_offset", 0);
+    push(&mut o, "repl_backlog_histlen", 0);
+    o
+}
+
+fn keyspace_section(s: &Server, now: Millis) -> String {
+    let mut o = String::from("# Keyspace\r\n");
+    for (i, db) in s.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        let (sum, n) = db.ttl_sum_and_count(now.as_u64());
+        let avg = if n == 0 { 0 } else { sum / n };
+        let _ = write!(o, "db{i}:keys={},expires={},avg_ttl={}\r\n", db.len(), db.expires_len(), avg);
+    }
+    o
+}

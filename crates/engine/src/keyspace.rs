@@ -1,0 +1,350 @@
+//! The keyspace: 16 databases of typed values with absolute-millisecond expiry.
+//!
+//! Iteration (KEYS, SCAN, RANDOMKEY) walks keys in the order of a fixed 64-bit hash, so it
+//! looks as unordered as Redis's dict but is the same on every platform and every run, and
+//! a SCAN cursor is simply "the next hash to visit".
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use indexmap::{IndexMap, IndexSet};
+
+use crate::resp::string2ll;
+
+/// `set-max-intset-entries`: beyond this a set of integers stops being an (ordered) intset.
+pub const SET_MAX_INTSET_ENTRIES: usize = 512;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(Vec<u8>),
+    List(VecDeque<Vec<u8>>),
+    /// Insertion order, as a listpack-encoded hash keeps it.
+    Hash(IndexMap<Vec<u8>, Vec<u8>>),
+    Set(SetValue),
+}
+
+impl Value {
+    /// The name TYPE prints.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+        }
+    }
+}
+
+/// A set remembers whether Redis would still hold it as an intset: intsets iterate in
+/// ascending integer order, hashtable sets in an order of their own.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SetValue {
+    members: IndexSet<Vec<u8>>,
+    intset: bool,
+}
+
+impl SetValue {
+    pub fn new() -> SetValue {
+        SetValue { members: IndexSet::new(), intset: true }
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        self.members.contains(m)
+    }
+
+    /// Adds a member; true if it was new. Converts away from intset as Redis does.
+    pub fn insert(&mut self, m: Vec<u8>) -> bool {
+        if self.intset && string2ll(&m).is_none() {
+            self.intset = false;
+        }
+        let added = self.members.insert(m);
+        if self.intset && self.members.len() > SET_MAX_INTSET_ENTRIES {
+            self.intset = false;
+        }
+        added
+    }
+
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        self.members.swap_remove(m)
+    }
+
+    pub fn member_at(&self, i: usize) -> Option<&Vec<u8>> {
+        self.members.get_index(i)
+    }
+
+    /// Members in the order SMEMBERS returns them.
+    pub fn members(&self) -> Vec<&Vec<u8>> {
+        let mut out: Vec<&Vec<u8>> = self.members.iter().collect();
+        if self.intset {
+            out.sort_by_key(|m| string2ll(m).unwrap_or(0));
+        }
+        out
+    }
+
+    #[cfg(test)]
+    pub fn is_intset(&self) -> bool {
+        self.intset
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute Unix time in milliseconds after which the key is logically gone.
+    pub expire_at: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Db {
+    entries: HashMap<Vec<u8>, Entry>,
+    /// (order hash, key): the iteration order.
+    order: BTreeSet<(u64, Vec<u8>)>,
+    /// (expire time, key): volatile keys, soonest first, for the active expire cycle.
+    expires: BTreeSet<(u64, Vec<u8>)>,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// The entry, whether or not it is logically expired (callers expire first).
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.entries.get_mut(key)
+    }
+
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    pub fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
+        matches!(self.entries.get(key), Some(Entry { expire_at: Some(at), .. }) if *at < now_ms)
+    }
+
+    /// Stores `value` under `key`. `keep_ttl` keeps an existing expire (SET KEEPTTL, APPEND...).
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        if let Some(e) = self.entries.get_mut(key) {
+            e.value = value;
+            if !keep_ttl {
+                if let Some(at) = e.expire_at.take() {
+                    self.expires.remove(&(at, key.to_vec()));
+                }
+            }
+            return;
+        }
+        self.order.insert((order_hash(key), key.to_vec()));
+        self.entries.insert(key.to_vec(), Entry { value, expire_at: None });
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let e = self.entries.remove(key)?;
+        self.order.remove(&(order_hash(key), key.to_vec()));
+        if let Some(at) = e.expire_at {
+            self.expires.remove(&(at, key.to_vec()));
+        }
+        Some(e)
+    }
+
+    /// Sets an absolute expire on an existing key; false if the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
+        let Some(e) = self.entries.get_mut(key) else { return false };
+        if let Some(old) = e.expire_at.replace(at) {
+            self.expires.remove(&(old, key.to_vec()));
+        }
+        self.expires.insert((at, key.to_vec()));
+        true
+    }
+
+    /// Removes the expire; true if there was one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let Some(e) = self.entries.get_mut(key) else { return false };
+        match e.expire_at.take() {
+            Some(at) => {
+                self.expires.remove(&(at, key.to_vec()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+        self.expires.clear();
+    }
+
+    /// Keys in iteration order (including logically expired ones).
+    pub fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.order.iter().map(|(_, k)| k)
+    }
+
+    /// Keys and entries in iteration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
+        self.order.iter().filter_map(|(_, k)| self.entries.get_key_value(k))
+    }
+
+    /// One SCAN step: up to `count` keys from `cursor` on, and the cursor to continue from
+    /// (0 when the walk is complete). Keys present for the whole walk are returned at least once.
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<&Vec<u8>>) {
+        let mut out = Vec::new();
+        let mut range = self.order.range((cursor, Vec::new())..);
+        for (_, k) in range.by_ref().take(count.max(1)) {
+            out.push(k);
+        }
+        let next = range.next().map(|(h, _)| *h).unwrap_or(0);
+        (next, out)
+    }
+
+    /// The `n`-th key in iteration order (RANDOMKEY picks `n` from the seeded RNG).
+    pub fn nth_key(&self, n: usize) -> Option<&Vec<u8>> {
+        self.order.iter().nth(n).map(|(_, k)| k)
+    }
+
+    /// Up to `limit` keys whose expire time is before `now_ms`, soonest first.
+    pub fn expired_keys(&self, now_ms: u64, limit: usize) -> Vec<Vec<u8>> {
+        self.expires
+            .iter()
+            .take_while(|(at, _)| *at < now_ms)
+            .take(limit)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// Sum of remaining TTLs of volatile keys, for INFO keyspace's `avg_ttl`.
+    pub fn ttl_sum_and_count(&self, now_ms: u64) -> (u64, u64) {
+        let mut sum = 0u64;
+        let mut n = 0u64;
+        for (at, _) in &self.expires {
+            if *at > now_ms {
+                sum = sum.saturating_add(at - now_ms);
+                n += 1;
+            }
+        }
+        (sum, n)
+    }
+}
+
+/// FNV-1a with a SplitMix finalizer: fixed on every platform, never 0 (0 ends a SCAN).
+fn order_hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    h.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn set_get_remove_and_ttl_bookkeeping() {
+        let mut db = Db::default();
+        db.set(b"a", s("1"), false);
+        assert!(db.set_expire(b"a", 100));
+        assert_eq!(db.expires_len(), 1);
+        db.set(b"a", s("2"), true);
+        assert_eq!(db.get(b"a").unwrap().expire_at, Some(100));
+        db.set(b"a", s("3"), false);
+        assert_eq!(db.get(b"a").unwrap().expire_at, None);
+        assert_eq!(db.expires_len(), 0);
+        assert!(!db.set_expire(b"missing", 5));
+        db.set_expire(b"a", 50);
+        assert!(db.is_expired(b"a", 51));
+        assert!(!db.is_expired(b"a", 50));
+        assert_eq!(db.expired_keys(51, 10), vec![b"a".to_vec()]);
+        assert!(db.remove(b"a").is_some());
+        assert_eq!((db.len(), db.expires_len()), (0, 0));
+    }
+
+    #[test]
+    fn scan_visits_every_key_once_without_changes() {
+        let mut db = Db::default();
+        for i in 0..1000 {
+            db.set(format!("key:{i}").as_bytes(), s("v"), false);
+        }
+        let mut seen = BTreeSet::new();
+        let mut cursor = 0;
+        loop {
+            let (next, keys) = db.scan(cursor, 7);
+            for k in keys {
+                assert!(seen.insert(k.clone()), "duplicate {k:?}");
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        assert_eq!(seen.len(), 1000);
+    }
+
+    #[test]
+    fn scan_survives_deletions_between_calls() {
+        let mut db = Db::default();
+        for i in 0..100 {
+            db.set(format!("k{i}").as_bytes(), s("v"), false);
+        }
+        let (cursor, first) = db.scan(0, 10);
+        let first: Vec<Vec<u8>> = first.into_iter().cloned().collect();
+        for k in &first {
+            db.remove(k);
+        }
+        let mut rest = 0;
+        let mut c = cursor;
+        loop {
+            let (next, keys) = db.scan(c, 10);
+            rest += keys.len();
+            if next == 0 {
+                break;
+            }
+            c = next;
+        }
+        assert_eq!(rest, 90);
+    }
+
+    #[test]
+    fn sets_iterate_like_intsets_until_converted() {
+        let mut set = SetValue::new();
+        for m in ["10", "-2", "3"] {
+            set.insert(m.as_bytes().to_vec());
+        }
+        let order: Vec<&[u8]> = set.members().into_iter().map(|m| m.as_slice()).collect();
+        assert_eq!(order, [&b"-2"[..], b"3", b"10"]);
+        set.insert(b"x".to_vec());
+        assert!(!set.is_intset());
+        set.remove(b"x");
+        assert!(!set.is_intset(), "conversion is one-way");
+        let mut big = SetValue::new();
+        for i in 0..=SET_MAX_INTSET_ENTRIES {
+            big.insert(i.to_string().into_bytes());
+        }
+        assert!(!big.is_intset());
+    }
+}

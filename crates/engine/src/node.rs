@@ -1,0 +1,454 @@
+//! The node: one Redis server as a sans-IO state machine.
+//!
+//! Bytes and time go in (`accept`, `handle_input`, `handle_timeout`), bytes to send,
+//! connections to close and log lines come out (`poll_output`), and `poll_timeout` says when
+//! to call `handle_timeout` next. After any `handle_*` call, drain `poll_output` until `None`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::client::{Client, Multi};
+use crate::commands::{self, arity_ok, Ctx, Lookup, Spec};
+use crate::config::Config;
+use crate::resp::{Frame, ProtocolError, RequestLimits};
+use crate::server::{Server, ShutdownMode};
+use crate::time::Millis;
+
+/// A connection handle, chosen by the node (it is also the CLIENT ID).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+impl LogLevel {
+    /// The symbol redis-server writes in its log lines.
+    pub fn symbol(self) -> char {
+        match self {
+            LogLevel::Debug => '.',
+            LogLevel::Verbose => '-',
+            LogLevel::Notice => '*',
+            LogLevel::Warning => '#',
+        }
+    }
+}
+
+/// What happened on a connection the driver owns.
+#[derive(Debug)]
+pub enum Input<'a> {
+    Received { conn: ConnId, bytes: &'a [u8] },
+    /// The peer closed or the connection broke.
+    Closed { conn: ConnId },
+}
+
+/// What the driver must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Output {
+    Send { conn: ConnId, bytes: Vec<u8> },
+    /// Close after everything sent before it.
+    Close { conn: ConnId },
+    Log { level: LogLevel, line: String },
+    /// The node stopped (SHUTDOWN). `save` is whether redis-server would have saved the RDB.
+    Shutdown { save: bool },
+}
+
+pub struct Node {
+    server: Server,
+    clients: BTreeMap<u64, Client>,
+    outputs: VecDeque<Output>,
+    next_cron: Millis,
+    stopped: bool,
+}
+
+impl Node {
+    /// A node started at `now` with `config`; every random choice comes from `seed`.
+    pub fn new(config: Config, seed: u64, now: Millis) -> Node {
+        let mut node = Node {
+            server: Server::new(config, seed, now),
+            clients: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            next_cron: now,
+            stopped: false,
+        };
+        node.log(LogLevel::Notice, "Server initialized");
+        node.log(LogLevel::Notice, "Ready to accept connections");
+        node
+    }
+
+    /// What INFO server reports as `process_id` and `executable`.
+    pub fn set_process_info(&mut self, pid: u32, executable: &str) {
+        self.server.process_id = pid;
+        self.server.executable = executable.to_string();
+    }
+
+    /// A client connected from `peer` to our `local` address. Returns its connection id.
+    pub fn accept(&mut self, now: Millis, peer: &str, local: &str) -> ConnId {
+        let id = self.server.next_client_id;
+        self.server.next_client_id += 1;
+        let conn = ConnId(id);
+        if self.stopped {
+            self.outputs.push_back(Output::Close { conn });
+            return conn;
+        }
+        self.server.stats.total_connections_received += 1;
+        if self.server.connected_clients as i64 >= self.server.config.int("maxclients") {
+            self.server.stats.rejected_connections += 1;
+            self.outputs.push_back(Output::Send { conn, bytes: b"-ERR max number of clients reached\r\n".to_vec() });
+            self.outputs.push_back(Output::Close { conn });
+            return conn;
+        }
+        let open = self.server.config.text("requirepass").is_empty();
+        self.clients.insert(id, Client::new(id, peer.to_string(), local.to_string(), now, open));
+        self.server.connected_clients += 1;
+        conn
+    }
+
+    pub fn handle_input(&mut self, now: Millis, input: Input) {
+        if self.stopped {
+            return;
+        }
+        match input {
+            Input::Received { conn, bytes } => {
+                let limit = self.server.config.int("client-query-buffer-limit").max(0) as usize;
+                let Some(client) = self.clients.get_mut(&conn.0) else { return };
+                self.server.stats.total_net_input_bytes += bytes.len() as u64;
+                self.server.stats.total_reads_processed += 1;
+                client.parser.feed(bytes);
+                if client.parser.buffered() > limit {
+                    client.parser.clear();
+                    client.out.clear();
+                    client.close_after_reply = true;
+                    let line = format!("Closing client that reached max query buffer length: {}", client.list_line(now));
+                    self.log(LogLevel::Warning, line);
+                } else {
+                    self.process_client(now, conn.0);
+                }
+            }
+            Input::Closed { conn } => {
+                if self.clients.remove(&conn.0).is_some() {
+                    self.server.connected_clients -= 1;
+                }
+            }
+        }
+        self.flush();
+    }
+
+    /// Timers: the end of a DEBUG SLEEP, the cron (active expiry) at `hz`.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        if self.stopped {
+            return;
+        }
+        if self.server.sleep_until.is_some_and(|t| t <= now) {
+            self.server.sleep_until = None;
+            // Input that arrived while the node was blocked is served now, in client order.
+            let ids: Vec<u64> = self.clients.keys().copied().collect();
+            for id in ids {
+                self.process_client(now, id);
+            }
+        }
+        if self.server.sleep_until.is_none() && now >= self.next_cron {
+            self.server.active_expire_cycle(now);
+            let hz = self.server.config.int("hz").clamp(1, 500) as u64;
+            self.next_cron = now.saturating_add(1000 / hz);
+        }
+        self.flush();
+    }
+
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When `handle_timeout` should next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        if self.stopped {
+            return None;
+        }
+        Some(self.server.sleep_until.unwrap_or(self.next_cron))
+    }
+
+    // ---- getters for drivers, the simulator and tests ----
+
+    pub fn config(&self) -> &Config {
+        &self.server.config
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// DEBUG DIGEST of the dataset.
+    pub fn digest(&self) -> String {
+        crate::digest::hex(&crate::digest::dataset(&self.server))
+    }
+
+    /// Keys in database `db` (including logically expired ones, as DBSIZE counts them).
+    pub fn dbsize(&self, db: usize) -> usize {
+        self.server.dbs.get(db).map(|d| d.len()).unwrap_or(0)
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.server.run_id
+    }
+
+    // ---- internals ----
+
+    fn log(&mut self, level: LogLevel, line: impl Into<String>) {
+        self.outputs.push_back(Output::Log { level, line: line.into() });
+    }
+
+    fn auth_required(&self, client: &Client) -> bool {
+        !client.authenticated && !self.server.config.text("requirepass").is_empty()
+    }
+
+    /// Runs every whole command buffered for client `id`, unless the node is blocked.
+    fn process_client(&mut self, now: Millis, id: u64) {
+        loop {
+            if self.stopped || self.server.sleep_until.is_some() || self.server.shutdown.is_some() {
+                return;
+            }
+            let Some(client) = self.clients.get(&id) else { return };
+            if client.close_after_reply {
+                return;
+            }
+            let limits = RequestLimits {
+                max_bulk_len: self.server.config.int("proto-max-bulk-len"),
+                auth_required: self.auth_required(client),
+            };
+            let Some(client) = self.clients.get_mut(&id) else { return };
+            match client.parser.next_command(limits) {
+                Ok(None) => return,
+                Ok(Some(args)) => {
+                    client.last_interaction = now;
+                    if let Some(reply) = self.execute(now, id, args) {
+                        if let Some(c) = self.clients.get_mut(&id) {
+                            reply.encode_into(&mut c.out);
+                        }
+                    }
+                }
+                Err(ProtocolError(msg)) => {
+                    Frame::err(format!("ERR {msg}")).encode_into(&mut client.out);
+                    client.close_after_reply = true;
+                    client.parser.clear();
+                    let line = format!("Protocol error ({msg}) from client: {}", client.list_line(now));
+                    self.server.stats.total_error_replies += 1;
+                    self.log(LogLevel::Verbose, line);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// `processCommand`: checks, then MULTI queuing or the call. `None`: no reply at all.
+    fn execute(&mut self, now: Millis, id: u64, args: Vec<Vec<u8>>) -> Option<Frame> {
+        if args[0].eq_ignore_ascii_case(b"quit") {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.close_after_reply = true;
+            }
+            return Some(Frame::ok());
+        }
+        let spec = match commands::lookup(&args) {
+            Lookup::Found(spec) => spec,
+            Lookup::Unknown => return Some(self.reject(id, unknown_command(&args))),
+            Lookup::UnknownSubcommand => {
+                let msg = format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    c_str(&args[1], 128),
+                    String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+                );
+                return Some(self.reject(id, Frame::err(msg)));
+            }
+        };
+        if !arity_ok(spec, args.len()) {
+            return Some(self.reject(id, commands::arity_error(spec.name)));
+        }
+        if spec.name == "debug" && !self.debug_allowed(id) {
+            return Some(self.reject(id, Frame::err(
+                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            )));
+        }
+        let client = self.clients.get(&id)?;
+        if spec.flags & commands::NO_AUTH == 0 && self.auth_required(client) {
+            return Some(self.reject(id, Frame::err("NOAUTH Authentication required.")));
+        }
+        let in_multi = client.multi.is_some();
+        match spec.name {
+            "multi" => {
+                self.count_command(id, spec);
+                let c = self.clients.get_mut(&id)?;
+                if c.multi.is_some() {
+                    return Some(self.error_reply(Frame::err("ERR MULTI calls can not be nested")));
+                }
+                c.multi = Some(Multi::default());
+                Some(Frame::ok())
+            }
+            "discard" => {
+                self.count_command(id, spec);
+                let c = self.clients.get_mut(&id)?;
+                match c.multi.take() {
+                    Some(_) => Some(Frame::ok()),
+                    None => Some(self.error_reply(Frame::err("ERR DISCARD without MULTI"))),
+                }
+            }
+            "exec" => Some(self.exec(now, id, spec)),
+            _ if in_multi => {
+                if let Some(m) = self.clients.get_mut(&id)?.multi.as_mut() {
+                    m.queue.push(args);
+                }
+                Some(Frame::Simple("QUEUED".into()))
+            }
+            "shutdown" => {
+                let reply = self.call(now, id, spec, &args);
+                // A successful SHUTDOWN never answers: the server is gone.
+                if reply.is_error() { Some(reply) } else { None }
+            }
+            _ => Some(self.call(now, id, spec, &args)),
+        }
+    }
+
+    fn exec(&mut self, now: Millis, id: u64, spec: &'static Spec) -> Frame {
+        self.count_command(id, spec);
+        let Some(multi) = self.clients.get_mut(&id).and_then(|c| c.multi.take()) else {
+            return self.error_reply(Frame::err("ERR EXEC without MULTI"));
+        };
+        if multi.dirty {
+            return self.error_reply(Frame::err("EXECABORT Transaction discarded because of previous errors."));
+        }
+        let mut replies = Vec::with_capacity(multi.queue.len());
+        for args in multi.queue {
+            let reply = match commands::lookup(&args) {
+                Lookup::Found(spec) if spec.name == "shutdown" => self.error_reply(Frame::err(
+                    "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client",
+                )),
+                Lookup::Found(spec) => self.call(now, id, spec, &args),
+                _ => self.error_reply(unknown_command(&args)),
+            };
+            replies.push(reply);
+        }
+        Frame::Array(replies)
+    }
+
+    /// `call()`: runs the handler with the client's context.
+    fn call(&mut self, now: Millis, id: u64, spec: &'static Spec, args: &[Vec<u8>]) -> Frame {
+        self.count_command(id, spec);
+        let db = self.clients.get(&id).map(|c| c.db).unwrap_or(0);
+        let mut ctx = Ctx { now, server: &mut self.server, clients: &mut self.clients, me: id, db };
+        let result = (spec.run)(&mut ctx, args);
+        let db = ctx.db;
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.db = db;
+        }
+        self.drain_server_log();
+        match result {
+            Ok(f) if f.is_error() => self.error_reply(f),
+            Ok(f) => f,
+            Err(f) => self.error_reply(f),
+        }
+    }
+
+    fn count_command(&mut self, id: u64, spec: &Spec) {
+        self.server.stats.total_commands_processed += 1;
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.last_cmd = spec.name.to_string();
+        }
+    }
+
+    fn error_reply(&mut self, f: Frame) -> Frame {
+        self.server.stats.total_error_replies += 1;
+        f
+    }
+
+    /// `rejectCommand`: an error before the call, which also dooms an open MULTI.
+    fn reject(&mut self, id: u64, f: Frame) -> Frame {
+        if let Some(m) = self.clients.get_mut(&id).and_then(|c| c.multi.as_mut()) {
+            m.dirty = true;
+        }
+        self.error_reply(f)
+    }
+
+    fn debug_allowed(&self, id: u64) -> bool {
+        match self.server.config.text("enable-debug-command") {
+            "yes" => true,
+            "local" => self.clients.get(&id).is_some_and(|c| {
+                c.addr.starts_with("127.") || c.addr.starts_with("[::1]") || c.addr.starts_with("::1")
+            }),
+            _ => false,
+        }
+    }
+
+    fn drain_server_log(&mut self) {
+        for (level, line) in std::mem::take(&mut self.server.log) {
+            self.log(level, line);
+        }
+    }
+
+    /// Hands finished replies to the driver, closes what must close, and stops on SHUTDOWN.
+    fn flush(&mut self) {
+        if self.server.sleep_until.is_some() {
+            return;
+        }
+        let mut closed = Vec::new();
+        for (id, c) in self.clients.iter_mut() {
+            if !c.out.is_empty() {
+                self.server.stats.total_net_output_bytes += c.out.len() as u64;
+                self.server.stats.total_writes_processed += 1;
+                self.outputs.push_back(Output::Send { conn: ConnId(*id), bytes: std::mem::take(&mut c.out) });
+            }
+            if c.close_after_reply {
+                closed.push(*id);
+            }
+        }
+        for id in closed {
+            self.clients.remove(&id);
+            self.server.connected_clients -= 1;
+            self.outputs.push_back(Output::Close { conn: ConnId(id) });
+        }
+        if let Some(mode) = self.server.shutdown {
+            self.stop(mode);
+        }
+    }
+
+    fn stop(&mut self, mode: ShutdownMode) {
+        let save = match mode {
+            ShutdownMode::Save => true,
+            ShutdownMode::NoSave => false,
+            ShutdownMode::Default => !self.server.config.text("save").is_empty(),
+        };
+        self.log(LogLevel::Warning, "User requested shutdown...");
+        if save {
+            self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
+        }
+        self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
+        for id in std::mem::take(&mut self.clients).into_keys() {
+            self.outputs.push_back(Output::Close { conn: ConnId(id) });
+        }
+        self.server.connected_clients = 0;
+        self.outputs.push_back(Output::Shutdown { save });
+        self.stopped = true;
+    }
+}
+
+/// `%.*s` of a C string: stops at the first NUL and at `max` bytes.
+fn c_str(arg: &[u8], max: usize) -> String {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len()).min(max);
+    String::from_utf8_lossy(&arg[..end]).into_owned()
+}
+
+/// redis-server's unknown-command error, argument preview included, newlines blanked.
+fn unknown_command(args: &[Vec<u8>]) -> Frame {
+    let mut preview = String::new();
+    for a in &args[1..] {
+        if preview.len() >= 128 {
+            break;
+        }
+        let room = 128 - preview.len();
+        preview.push_str(&format!("'{}' ", c_str(a, room)));
+    }
+    let msg = format!("ERR unknown command '{}', with args beginning with: {}", c_str(&args[0], 128), preview);
+    Frame::err(msg.replace(['\r', '\n'], " "))
+}

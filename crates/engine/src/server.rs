@@ -1,0 +1,137 @@
+//! Node-wide state shared by every command: databases, configuration, counters, RNG.
+
+use crate::config::Config;
+use crate::keyspace::{Db, Entry};
+use crate::rng::Rng;
+use crate::time::Millis;
+
+/// Counters INFO reports (only the ones the engine can honestly keep).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub rejected_connections: u64,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
+}
+
+/// How a SHUTDOWN asked the node to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownMode {
+    Save,
+    NoSave,
+    Default,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    pub stats: Stats,
+    pub rng: Rng,
+    pub run_id: String,
+    pub replid: String,
+    pub started: Millis,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire: bool,
+    /// Set by SHUTDOWN; the node stops once the reply queue is flushed.
+    pub shutdown: Option<ShutdownMode>,
+    /// DEBUG SLEEP: the whole node is blocked until then, as redis-server's event loop is.
+    pub sleep_until: Option<Millis>,
+    pub connected_clients: usize,
+    pub next_client_id: u64,
+    /// Log lines produced by commands, drained into `Output::Log` by the node.
+    pub log: Vec<(crate::LogLevel, String)>,
+    /// What INFO server reports about the process hosting the engine.
+    pub process_id: u32,
+    pub executable: String,
+}
+
+impl Server {
+    pub fn new(config: Config, seed: u64, now: Millis) -> Server {
+        let mut rng = Rng::new(seed);
+        let run_id = rng.hex40();
+        let replid = rng.hex40();
+        let dbs = (0..config.int("databases").clamp(1, 1024)).map(|_| Db::default()).collect();
+        Server {
+            config,
+            dbs,
+            stats: Stats::default(),
+            rng,
+            run_id,
+            replid,
+            started: now,
+            active_expire: true,
+            shutdown: None,
+            sleep_until: None,
+            connected_clients: 0,
+            next_client_id: 1,
+            log: Vec::new(),
+            process_id: 0,
+            executable: String::new(),
+        }
+    }
+
+    pub fn db(&self, db: usize) -> &Db {
+        &self.dbs[db.min(self.dbs.len() - 1)]
+    }
+
+    pub fn db_mut(&mut self, db: usize) -> &mut Db {
+        let last = self.dbs.len() - 1;
+        &mut self.dbs[db.min(last)]
+    }
+
+    /// Deletes `key` if it is logically expired (a master's lazy expiry). True if deleted.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: Millis) -> bool {
+        if !self.db(db).is_expired(key, now.as_u64()) {
+            return false;
+        }
+        self.db_mut(db).remove(key);
+        self.stats.expired_keys += 1;
+        true
+    }
+
+    /// A read lookup: expires first, counts keyspace hits and misses.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now: Millis) -> Option<&Entry> {
+        self.expire_if_needed(db, key, now);
+        if self.db(db).contains(key) {
+            self.stats.keyspace_hits += 1;
+        } else {
+            self.stats.keyspace_misses += 1;
+        }
+        self.db(db).get(key)
+    }
+
+    /// A write lookup: expires first, no hit/miss accounting.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8], now: Millis) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now);
+        self.db_mut(db).get_mut(key)
+    }
+
+    /// The active expire cycle: removes keys whose TTL passed, a bounded number per call.
+    pub fn active_expire_cycle(&mut self, now: Millis) -> usize {
+        if !self.active_expire {
+            return 0;
+        }
+        const PER_DB_LIMIT: usize = 200;
+        let mut removed = 0;
+        for db in 0..self.dbs.len() {
+            for key in self.dbs[db].expired_keys(now.as_u64(), PER_DB_LIMIT) {
+                self.dbs[db].remove(&key);
+                self.stats.expired_keys += 1;
+                removed += 1;
+            }
+        }
+        removed
+    }
+}
