@@ -1,0 +1,1 @@
+//! redis-cli behaviour for consoles (being written).
