@@ -50,7 +50,7 @@ const LONG_MAX: i64 = i64::MAX;
 
 /// Every directive, with redis-server 7.0's default.
 static PARAMS: &[Param] = &[
-    fixed("port", Kind::Int { min: 0, max: 65535 }, "6379"),
+    p("port", Kind::Int { min: 0, max: 65535 }, "6379"),
     fixed("bind", Kind::Str, "* -::*"),
     fixed("databases", Kind::Int { min: 1, max: INT_MAX }, "16"),
     fixed("daemonize", Kind::Bool, "no"),
@@ -349,8 +349,8 @@ mod tests {
     fn config_set_errors_have_redis_texts() {
         let mut c = Config::default();
         assert_eq!(
-            c.set("port", "1").unwrap_err().config_set_message(),
-            "CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+            c.set("databases", "1").unwrap_err().config_set_message(),
+            "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
         );
         assert_eq!(
             c.set("hz", "x").unwrap_err().config_set_message(),
