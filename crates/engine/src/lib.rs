@@ -41,6 +41,7 @@ mod info;
 mod keyspace;
 mod ldouble;
 mod node;
+pub mod rdb;
 pub mod resp;
 mod rng;
 mod server;

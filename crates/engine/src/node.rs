@@ -192,6 +192,12 @@ impl Node {
         self.server.dbs.get(db).map(|d| d.len()).unwrap_or(0)
     }
 
+    /// The dataset as an RDB file, as SAVE would write it at `now`.
+    pub fn rdb_snapshot(&self, now: Millis) -> Vec<u8> {
+        let header = crate::rdb::Header { unix_seconds: now.unix_seconds(), used_mem: 0, repl: None };
+        crate::rdb::dump(&self.server.dbs, &header)
+    }
+
     pub fn run_id(&self) -> &str {
         &self.server.run_id
     }
