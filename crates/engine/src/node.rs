@@ -37,16 +37,20 @@ impl LogLevel {
     }
 }
 
-/// What happened on a connection the driver owns.
+/// What happened on a connection the driver owns. More variants will come (outbound
+/// connections for replication), so drivers match with a wildcard.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Input<'a> {
     Received { conn: ConnId, bytes: &'a [u8] },
     /// The peer closed or the connection broke.
     Closed { conn: ConnId },
 }
 
-/// What the driver must do.
+/// What the driver must do. More variants will come (opening connections to a master), so
+/// drivers ignore what they do not know with a wildcard arm.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Output {
     Send { conn: ConnId, bytes: Vec<u8> },
     /// Close after everything sent before it.
