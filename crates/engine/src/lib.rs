@@ -32,6 +32,8 @@
 //! Getters (`config`, `digest`, `dbsize`...) never change state; `handle_*` methods do;
 //! `poll_*` methods hand out what the node wants done.
 
+#[allow(dead_code)] // Wired into replication in the next step (issue 3).
+mod backlog;
 mod client;
 mod commands;
 pub mod config;
