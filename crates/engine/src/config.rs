@@ -267,7 +267,12 @@ impl Config {
                 if n < 0 || n > max {
                     return Err(invalid(format!("argument must be between 0 and {max} inclusive")));
                 }
-                n.to_string()
+                // Redis clamps a tiny backlog to CONFIG_REPL_BACKLOG_MIN_SIZE (reads back 16384).
+                if canonical == "repl-backlog-size" {
+                    n.max(crate::backlog::MIN_SIZE as i64).to_string()
+                } else {
+                    n.to_string()
+                }
             }
             Kind::Str => value.to_string(),
             Kind::Enum(options) => {

@@ -153,14 +153,17 @@ fn replication_section(s: &Server) -> String {
     push(&mut o, "role", "master");
     push(&mut o, "connected_slaves", 0);
     push(&mut o, "master_failover_state", "no-failover");
-    push(&mut o, "master_replid", &s.replid);
-    push(&mut o, "master_replid2", "0000000000000000000000000000000000000000");
-    push(&mut o, "master_repl_offset", 0);
-    push(&mut o, "second_repl_offset", -1);
-    push(&mut o, "repl_backlog_active", 0);
-    push(&mut o, "repl_backlog_size", s.config.int("repl-backlog-size"));
-    push(&mut o, "repl_backlog_first_byte_offset", 0);
-    push(&mut o, "repl_backlog_histlen", 0);
+    let r = &s.repl;
+    push(&mut o, "master_replid", &r.replid);
+    push(&mut o, "master_replid2", &r.replid2);
+    push(&mut o, "master_repl_offset", r.offset);
+    push(&mut o, "second_repl_offset", r.second_offset);
+    push(&mut o, "repl_backlog_active", r.backlog.is_some() as u8);
+    let size = r.backlog.as_ref().map(|b| b.size() as i64).unwrap_or(s.config.int("repl-backlog-size"));
+    push(&mut o, "repl_backlog_size", size);
+    let (first, histlen) = r.backlog.as_ref().map(|b| (b.first_byte_offset(), b.histlen())).unwrap_or((0, 0));
+    push(&mut o, "repl_backlog_first_byte_offset", first);
+    push(&mut o, "repl_backlog_histlen", histlen);
     o
 }
 

@@ -235,7 +235,10 @@ impl Node {
                 Ok(None) => return,
                 Ok(Some(args)) => {
                     client.last_interaction = now;
-                    if let Some(reply) = self.execute(now, id, args) {
+                    let reply = self.execute(now, id, args);
+                    // The command (or EXEC) is over: its writes go to the stream as one unit.
+                    self.server.repl.flush_pending();
+                    if let Some(reply) = reply {
                         if let Some(c) = self.clients.get_mut(&id) {
                             reply.encode_into(&mut c.out);
                         }
@@ -461,4 +464,123 @@ fn unknown_command(args: &[Vec<u8>]) -> Frame {
     }
     let msg = format!("ERR unknown command '{}', with args beginning with: {}", c_str(&args[0], 128), preview);
     Frame::err(msg.replace(['\r', '\n'], " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(node: &mut Node, now: Millis, conn: ConnId, line: &str) {
+        let args = crate::split_args(line.as_bytes()).unwrap();
+        node.handle_input(now, Input::Received { conn, bytes: &crate::resp::encode_command(&args) });
+        while node.poll_output().is_some() {}
+    }
+
+    /// The workload of exp2 (SPEC §17.1), offsets measured on redis-server 7.0.15.
+    #[test]
+    fn stream_offsets_match_the_measured_exp2_workload() {
+        let now = Millis(1_795_547_650_329);
+        let mut node = Node::new(Config::default(), 3, now);
+        node.server.repl.create_backlog(1 << 20);
+        let c = node.accept(now, "127.0.0.1:1", "127.0.0.1:6379");
+        let steps: &[(&[&str], i64)] = &[
+            (&["SET k1 v1"], 52),
+            (&["INCR counter"], 79),
+            (&["EXPIRE k1 100"], 126),
+            (&["SET k2 v2 EX 100"], 185),
+            (&["SELECT 3", "SET k3 v3"], 237),
+            (&["SET k4 v4"], 266),
+            (&["SELECT 0", "DEL k2"], 310),
+            (&["DEL nonexistent"], 310),
+            (&["SET k1 v1"], 339),
+            (&["MULTI", "SET a 1", "INCR b", "EXEC"], 416),
+        ];
+        for (lines, offset) in steps {
+            for line in *lines {
+                send(&mut node, now, c, line);
+            }
+            assert_eq!(node.server.repl.offset, *offset, "after {lines:?}");
+        }
+        let b = node.server.repl.backlog.as_ref().unwrap();
+        let stream = b.from_offset(1).unwrap();
+        let text = String::from_utf8_lossy(&stream);
+        assert!(text.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n"));
+        assert!(text.contains("*3\r\n$9\r\nPEXPIREAT\r\n$2\r\nk1\r\n$13\r\n1795547750329\r\n"), "{text}");
+        assert!(text.contains("*5\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n$4\r\nPXAT\r\n$13\r\n1795547750329\r\n"));
+    }
+
+    /// SPEC §5.2 / exp7: how commands are rewritten for replicas.
+    #[test]
+    fn commands_are_rewritten_like_redis_7_0() {
+        let now = Millis(1_700_000_000_000);
+        let mut node = Node::new(Config::from_args(&["--enable-debug-command", "yes"]).unwrap(), 3, now);
+        let c = node.accept(now, "127.0.0.1:1", "127.0.0.1:6379");
+        send(&mut node, now, c, "SADD st a b c d");
+        send(&mut node, now, c, "SET lazy 1 PX 1");
+        node.server.repl.create_backlog(1 << 20);
+        node.server.repl.seldb = 0;
+        let cases: &[(&str, &str)] = &[
+            ("SETEX k 100 v", "SET k v PXAT 1700000100002"),
+            ("SET k v EXAT 4102444800", "SET k v PXAT 4102444800000"),
+            ("PEXPIRE k 5000", "PEXPIREAT k 1700000005002"),
+            ("EXPIREAT k 4102444800", "PEXPIREAT k 4102444800000"),
+            ("PERSIST k", "PERSIST k"),
+            ("PERSIST k", ""),
+            ("GETEX k EX 100", "PEXPIREAT k 1700000100002"),
+            ("GETEX k PERSIST", "PERSIST k"),
+            ("GETDEL k", "DEL k"),
+            ("SET k v KEEPTTL", "SET k v KEEPTTL"),
+            ("set k v get", "set k v"),
+            ("set k w nx get", ""),
+            ("INCRBYFLOAT fl 0.5", "SET fl 0.5 KEEPTTL"),
+            ("GETSET fl 1", "SET fl 1"),
+            ("incrby i 0", "incrby i 0"),
+            ("EXPIRE i -1", "DEL i"),
+            ("expire nokey 10", ""),
+            ("del nokey", ""),
+            ("rename fl fl", ""),
+            ("lpop nolist 0", ""),
+            ("MULTI", ""),
+            ("GET k", ""),
+            ("EXEC", ""),
+            ("MULTI", ""),
+            ("SET m1 1", ""),
+            ("EXEC", "SET m1 1"),
+            ("SPOP st 4", "DEL st"),
+            ("DEBUG SET-ACTIVE-EXPIRE 0", ""),
+            ("GET lazy", "DEL lazy"),
+            ("flushdb", "flushdb"),
+        ];
+        for (cmd, expected) in cases {
+            let before = node.server.repl.offset;
+            send(&mut node, now.saturating_add(2), c, cmd);
+            let b = node.server.repl.backlog.as_ref().unwrap();
+            let got = b.from_offset(before + 1).unwrap();
+            let want = if expected.is_empty() {
+                Vec::new()
+            } else {
+                crate::resp::encode_command(&crate::split_args(expected.as_bytes()).unwrap())
+            };
+            assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn lazy_expiry_inside_a_write_is_wrapped_with_it() {
+        let now = Millis(1_700_000_000_000);
+        let mut node = Node::new(Config::from_args(&["--enable-debug-command", "yes"]).unwrap(), 3, now);
+        let c = node.accept(now, "127.0.0.1:1", "127.0.0.1:6379");
+        send(&mut node, now, c, "DEBUG SET-ACTIVE-EXPIRE 0");
+        send(&mut node, now, c, "SET j v PX 20");
+        node.server.repl.create_backlog(1 << 20);
+        node.server.repl.seldb = 0;
+        send(&mut node, now.saturating_add(50), c, "incr j");
+        let b = node.server.repl.backlog.as_ref().unwrap();
+        let got = b.from_offset(1).unwrap();
+        let mut want = crate::resp::encode_command(&["MULTI"]);
+        want.extend(crate::resp::encode_command(&["DEL", "j"]));
+        want.extend(crate::resp::encode_command(&["incr", "j"]));
+        want.extend(crate::resp::encode_command(&["EXEC"]));
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "measured on 7.0.15 with redis-cli --replica");
+    }
 }

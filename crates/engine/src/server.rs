@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::keyspace::{Db, Entry};
 use crate::rng::Rng;
+use crate::stream::ReplState;
 use crate::time::Millis;
 
 /// Counters INFO reports (only the ones the engine can honestly keep).
@@ -40,7 +41,8 @@ pub struct Server {
     pub stats: Stats,
     pub rng: Rng,
     pub run_id: String,
-    pub replid: String,
+    /// Replication IDs, offset, backlog and the stream writer.
+    pub repl: ReplState,
     pub started: Millis,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: bool,
@@ -69,7 +71,7 @@ impl Server {
             stats: Stats::default(),
             rng,
             run_id,
-            replid,
+            repl: ReplState::new(replid),
             started: now,
             active_expire: true,
             shutdown: None,
@@ -98,6 +100,8 @@ impl Server {
         }
         self.db_mut(db).remove(key);
         self.stats.expired_keys += 1;
+        // Lazy expiry is a write of the running command: replicas get a DEL.
+        self.repl.propagate(db, vec![b"DEL".to_vec(), key.to_vec()]);
         true
     }
 
@@ -129,6 +133,8 @@ impl Server {
             for key in self.dbs[db].expired_keys(now.as_u64(), PER_DB_LIMIT) {
                 self.dbs[db].remove(&key);
                 self.stats.expired_keys += 1;
+                self.repl.propagate(db, vec![b"DEL".to_vec(), key]);
+                self.repl.flush_pending();
                 removed += 1;
             }
         }

@@ -46,6 +46,7 @@ pub fn hset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
             created += 1;
         }
     }
+    ctx.propagate_as_is(a);
     Ok(int_reply(created))
 }
 
@@ -66,6 +67,9 @@ pub fn hdel(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     }
     if h.is_empty() {
         ctx.server.db_mut(ctx.db).remove(key);
+    }
+    if deleted > 0 {
+        ctx.propagate_as_is(a);
     }
     Ok(int_reply(deleted))
 }
@@ -100,5 +104,6 @@ pub fn hincrby(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         .checked_add(by)
         .ok_or_else(|| Frame::err("ERR increment or decrement would overflow"))?;
     h.insert(a[2].clone(), new.to_string().into_bytes());
+    ctx.propagate_as_is(a);
     Ok(Frame::Integer(new))
 }

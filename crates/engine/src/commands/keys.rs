@@ -1,6 +1,6 @@
 //! Generic key commands (db.c, expire.c).
 
-use super::{eq_ic, int_arg, int_reply, syntax_error, CmdResult, Ctx};
+use super::{argv, eq_ic, int_arg, int_reply, syntax_error, CmdResult, Ctx};
 use crate::glob::glob_match;
 use crate::resp::Frame;
 
@@ -11,6 +11,9 @@ pub fn del(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         if ctx.server.db_mut(ctx.db).remove(key).is_some() {
             n += 1;
         }
+    }
+    if n > 0 {
+        ctx.propagate_as_is(a);
     }
     Ok(int_reply(n))
 }
@@ -75,8 +78,10 @@ fn expire_generic(ctx: &mut Ctx, a: &[Vec<u8>], basetime: i64, seconds: bool, cm
     if when <= ctx.now.as_u64() as i64 {
         // Already in the past: the key is deleted now (and a DEL is what replicas get).
         db.remove(key);
+        ctx.propagate(argv([b"DEL", key]));
     } else {
         db.set_expire(key, when as u64);
+        ctx.propagate(argv([b"PEXPIREAT", key, when.to_string().as_bytes()]));
     }
     Ok(Frame::Integer(1))
 }
@@ -121,7 +126,11 @@ pub fn persist(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     if ctx.server.lookup_write(ctx.db, &a[1], ctx.now).is_none() {
         return Ok(Frame::Integer(0));
     }
-    Ok(Frame::Integer(ctx.server.db_mut(ctx.db).persist(&a[1]) as i64))
+    let removed = ctx.server.db_mut(ctx.db).persist(&a[1]);
+    if removed {
+        ctx.propagate_as_is(a);
+    }
+    Ok(Frame::Integer(removed as i64))
 }
 
 pub fn type_cmd(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
@@ -215,6 +224,7 @@ pub fn rename(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     if let Some(at) = entry.expire_at {
         db.set_expire(dst, at);
     }
+    ctx.propagate_as_is(a);
     Ok(Frame::ok())
 }
 
@@ -230,6 +240,7 @@ fn flush_mode_ok(a: &[Vec<u8>]) -> Result<(), Frame> {
 pub fn flushdb(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     flush_mode_ok(a)?;
     ctx.server.db_mut(ctx.db).clear();
+    ctx.propagate_as_is(a);
     Ok(Frame::ok())
 }
 
@@ -238,6 +249,7 @@ pub fn flushall(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     for db in &mut ctx.server.dbs {
         db.clear();
     }
+    ctx.propagate_as_is(a);
     Ok(Frame::ok())
 }
 

@@ -27,6 +27,7 @@ fn push(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
             len
         }
     };
+    ctx.propagate_as_is(a);
     Ok(int_reply(len))
 }
 
@@ -68,6 +69,13 @@ fn pop(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
     };
     if list.is_empty() {
         ctx.server.db_mut(ctx.db).remove(key);
+    }
+    let popped = match &reply {
+        Frame::Array(items) => !items.is_empty(),
+        other => *other != Frame::Null,
+    };
+    if popped {
+        ctx.propagate_as_is(a);
     }
     Ok(reply)
 }

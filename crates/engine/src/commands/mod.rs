@@ -63,6 +63,21 @@ impl Ctx<'_> {
     pub fn client(&mut self) -> Option<&mut Client> {
         self.clients.get_mut(&self.me)
     }
+
+    /// Queues a write for the replication stream, in the client's DB.
+    pub fn propagate(&mut self, args: Vec<Vec<u8>>) {
+        self.server.repl.propagate(self.db, args);
+    }
+
+    /// Queues the command exactly as the client sent it.
+    pub fn propagate_as_is(&mut self, args: &[Vec<u8>]) {
+        self.propagate(args.to_vec());
+    }
+}
+
+/// Builds a propagated command from byte-string pieces.
+pub fn argv<const N: usize>(parts: [&[u8]; N]) -> Vec<Vec<u8>> {
+    parts.iter().map(|p| p.to_vec()).collect()
 }
 
 pub enum Lookup {

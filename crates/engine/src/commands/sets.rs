@@ -1,6 +1,6 @@
 //! Set commands (t_set.c).
 
-use super::{int_reply, positive_count, wrongtype, CmdResult, Ctx};
+use super::{argv, int_reply, positive_count, wrongtype, CmdResult, Ctx};
 use crate::keyspace::{SetValue, Value};
 use crate::resp::Frame;
 
@@ -27,6 +27,9 @@ pub fn sadd(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     }
     let Some(Value::Set(set)) = db.get_mut(key).map(|e| &mut e.value) else { return Err(wrongtype()) };
     let added = a[2..].iter().filter(|m| set.insert(m.to_vec())).count();
+    if added > 0 {
+        ctx.propagate_as_is(a);
+    }
     Ok(int_reply(added))
 }
 
@@ -37,6 +40,9 @@ pub fn srem(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let removed = a[2..].iter().filter(|m| set.remove(m)).count();
     if set.is_empty() {
         ctx.server.db_mut(ctx.db).remove(key);
+    }
+    if removed > 0 {
+        ctx.propagate_as_is(a);
     }
     Ok(int_reply(removed))
 }
@@ -83,6 +89,15 @@ pub fn spop(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let now_empty = matches!(ctx.server.db(ctx.db).get(key).map(|e| &e.value), Some(Value::Set(s)) if s.is_empty());
     if now_empty {
         ctx.server.db_mut(ctx.db).remove(key);
+    }
+    // SPOP is not deterministic: replicas get what was actually removed.
+    match count {
+        Some(_) if now_empty => ctx.propagate(argv([b"DEL", key])),
+        _ => {
+            for m in &popped {
+                ctx.propagate(argv([b"SREM", key, m]));
+            }
+        }
     }
     match count {
         None => Ok(popped.pop().map(Frame::Bulk).unwrap_or(Frame::Null)),

@@ -1,6 +1,6 @@
 //! String commands (t_string.c).
 
-use super::{eq_ic, int_arg, int_reply, not_float, not_integer, syntax_error, wrongtype, CmdResult, Ctx};
+use super::{argv, eq_ic, int_arg, int_reply, not_float, not_integer, syntax_error, wrongtype, CmdResult, Ctx};
 use crate::keyspace::Value;
 use crate::ldouble::LongDouble;
 use crate::resp::Frame;
@@ -110,8 +110,18 @@ fn expire_ms(ctx: &Ctx, e: Expire, cmd: &str) -> Result<i64, Frame> {
     Ok(ms)
 }
 
-/// `setGenericCommand`.
-fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &StrOpts, cmd: &str, ok: Frame, abort: Frame) -> CmdResult {
+/// `setGenericCommand`. `as_is` is what the stream carries when no expire is involved.
+#[allow(clippy::too_many_arguments)]
+fn set_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    val: &[u8],
+    o: &StrOpts,
+    cmd: &str,
+    ok: Frame,
+    abort: Frame,
+    as_is: Vec<Vec<u8>>,
+) -> CmdResult {
     let when = match o.expire {
         Some(e) => Some(expire_ms(ctx, e, cmd)?),
         None => None,
@@ -126,33 +136,40 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &StrOpts, cmd: &str, ok
     db.set(key, Value::Str(val.to_vec()), keep_ttl);
     if let Some(at) = when {
         db.set_expire(key, at.max(0) as u64);
+        // Relative and absolute expires alike travel as an absolute PXAT.
+        ctx.propagate(argv([b"SET", key, val, b"PXAT", at.to_string().as_bytes()]));
+    } else {
+        ctx.propagate(as_is);
     }
     Ok(old.unwrap_or(ok))
 }
 
 pub fn set(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = parse_opts(&a[3..], true)?;
-    set_generic(ctx, &a[1], &a[2], &o, "set", Frame::ok(), Frame::Null)
+    // The stream never carries GET: replicas have nobody to answer.
+    let as_is = a.iter().enumerate().filter(|(i, x)| *i < 3 || !eq_ic(x, "get")).map(|(_, x)| x.clone()).collect();
+    set_generic(ctx, &a[1], &a[2], &o, "set", Frame::ok(), Frame::Null, as_is)
 }
 
 pub fn setnx(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = StrOpts { nx: true, ..Default::default() };
-    set_generic(ctx, &a[1], &a[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0))
+    set_generic(ctx, &a[1], &a[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0), a.to_vec())
 }
 
 pub fn setex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = StrOpts { expire: Some(Expire { value: &a[2], seconds: true, absolute: false }), ..Default::default() };
-    set_generic(ctx, &a[1], &a[3], &o, "setex", Frame::ok(), Frame::Null)
+    set_generic(ctx, &a[1], &a[3], &o, "setex", Frame::ok(), Frame::Null, a.to_vec())
 }
 
 pub fn psetex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = StrOpts { expire: Some(Expire { value: &a[2], seconds: false, absolute: false }), ..Default::default() };
-    set_generic(ctx, &a[1], &a[3], &o, "psetex", Frame::ok(), Frame::Null)
+    set_generic(ctx, &a[1], &a[3], &o, "psetex", Frame::ok(), Frame::Null, a.to_vec())
 }
 
 pub fn getset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let old = read_string(ctx, &a[1])?;
     ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(a[2].clone()), false);
+    ctx.propagate(argv([b"SET", &a[1], &a[2]]));
     Ok(bulk_or_nil(old))
 }
 
@@ -160,6 +177,7 @@ pub fn getdel(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let old = read_string(ctx, &a[1])?;
     if old.is_some() {
         ctx.server.db_mut(ctx.db).remove(&a[1]);
+        ctx.propagate(argv([b"DEL", &a[1]]));
     }
     Ok(bulk_or_nil(old))
 }
@@ -176,12 +194,16 @@ pub fn getex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     match when {
         Some(at) if absolute && at <= ctx.now.as_u64() as i64 => {
             db.remove(&a[1]);
+            ctx.propagate(argv([b"DEL", &a[1]]));
         }
         Some(at) => {
             db.set_expire(&a[1], at as u64);
+            ctx.propagate(argv([b"PEXPIREAT", &a[1], at.to_string().as_bytes()]));
         }
         None if o.persist => {
-            db.persist(&a[1]);
+            if db.persist(&a[1]) {
+                ctx.propagate(argv([b"PERSIST", &a[1]]));
+            }
         }
         None => {}
     }
@@ -195,6 +217,7 @@ pub fn mset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     for pair in a[1..].chunks(2) {
         ctx.server.db_mut(ctx.db).set(&pair[0], Value::Str(pair[1].clone()), false);
     }
+    ctx.propagate_as_is(a);
     Ok(Frame::ok())
 }
 
@@ -210,7 +233,8 @@ pub fn mget(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 }
 
 /// `incrDecrCommand`: the new value keeps the key's TTL.
-fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
+fn incr_by(ctx: &mut Ctx, a: &[Vec<u8>], by: i64) -> CmdResult {
+    let key = &a[1];
     let current = match write_string(ctx, key)? {
         None => 0,
         Some(s) => crate::resp::string2ll(&s).ok_or_else(not_integer)?,
@@ -219,20 +243,21 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         .checked_add(by)
         .ok_or_else(|| Frame::err("ERR increment or decrement would overflow"))?;
     ctx.server.db_mut(ctx.db).set(key, Value::Str(new.to_string().into_bytes()), true);
+    ctx.propagate_as_is(a);
     Ok(Frame::Integer(new))
 }
 
 pub fn incr(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
-    incr_by(ctx, &a[1], 1)
+    incr_by(ctx, a, 1)
 }
 
 pub fn decr(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
-    incr_by(ctx, &a[1], -1)
+    incr_by(ctx, a, -1)
 }
 
 pub fn incrby(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let by = int_arg(&a[2])?;
-    incr_by(ctx, &a[1], by)
+    incr_by(ctx, a, by)
 }
 
 pub fn decrby(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
@@ -240,7 +265,7 @@ pub fn decrby(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     if by == i64::MIN {
         return Err(Frame::err("ERR decrement would overflow"));
     }
-    incr_by(ctx, &a[1], -by)
+    incr_by(ctx, a, -by)
 }
 
 pub fn incrbyfloat(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
@@ -256,6 +281,8 @@ pub fn incrbyfloat(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     }
     let text = sum.to_human().into_bytes();
     ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(text.clone()), true);
+    // Replicas must not redo float arithmetic: they get the result.
+    ctx.propagate(argv([b"SET", &a[1], &text, b"KEEPTTL"]));
     Ok(Frame::Bulk(text))
 }
 
@@ -268,6 +295,7 @@ pub fn append(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     value.extend_from_slice(&a[2]);
     let len = value.len();
     ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(value), true);
+    ctx.propagate_as_is(a);
     Ok(int_reply(len))
 }
 
