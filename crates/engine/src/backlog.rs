@@ -57,6 +57,7 @@ impl Backlog {
     }
 
     /// Offset of the last byte held.
+    #[cfg(test)]
     pub fn last_offset(&self) -> i64 {
         self.first + self.histlen - 1
     }

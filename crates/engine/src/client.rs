@@ -3,6 +3,53 @@
 use crate::resp::RequestParser;
 use crate::time::Millis;
 
+/// What a connection announced with REPLCONF before (or after) it PSYNCs.
+#[derive(Clone, Debug, Default)]
+pub struct ReplConf {
+    pub listening_port: i64,
+    pub announced_ip: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+}
+
+/// Where a replica connection is in its synchronisation (INFO `state=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Waiting for a snapshot to start (not fed: it will get the data through the snapshot).
+    WaitBgsaveStart,
+    /// The snapshot is being produced: the stream accumulates in its buffer.
+    WaitBgsaveEnd,
+    Online,
+}
+
+impl ReplicaState {
+    pub fn info_name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd => "wait_bgsave",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// The master-side view of one attached replica.
+#[derive(Clone, Debug)]
+pub struct ReplicaLink {
+    pub state: ReplicaState,
+    /// Offset the replica's stream starts after (`psync_initoff`).
+    pub initial_offset: i64,
+    pub ack_offset: i64,
+    pub ack_time: Millis,
+    /// Stream bytes held back until the snapshot is delivered (or the first ACK arrives).
+    pub pending: Vec<u8>,
+    /// Diskless: the stream starts at the first REPLCONF ACK.
+    pub stream_on_ack: bool,
+    /// Old SYNC: no +FULLRESYNC line, and never diskless.
+    pub pre_psync: bool,
+    /// When it started waiting (diskless delay) and when the buffer went over the soft limit.
+    pub waiting_since: Millis,
+    pub soft_limit_since: Option<Millis>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Multi {
     pub queue: Vec<Vec<Vec<u8>>>,
@@ -28,6 +75,9 @@ pub struct Client {
     pub out: Vec<u8>,
     /// Close once `out` is flushed (QUIT, protocol errors, CLIENT KILL).
     pub close_after_reply: bool,
+    pub repl_conf: ReplConf,
+    /// Set once the connection PSYNCs or SYNCs: it is a replica from then on.
+    pub replica: Option<ReplicaLink>,
 }
 
 impl Client {
@@ -46,6 +96,21 @@ impl Client {
             last_cmd: "NULL".into(),
             out: Vec::new(),
             close_after_reply: false,
+            repl_conf: ReplConf::default(),
+            replica: None,
+        }
+    }
+
+    /// `ip:port` Redis names a replica by in its logs (announced ip, listening port).
+    pub fn replica_name(&self) -> String {
+        format!("{}:{}", self.replica_ip(), self.repl_conf.listening_port)
+    }
+
+    /// The address a replica is reported at: its announced ip, else the peer's.
+    pub fn replica_ip(&self) -> String {
+        match &self.repl_conf.announced_ip {
+            Some(ip) => ip.clone(),
+            None => self.addr.rsplit_once(':').map(|(ip, _)| ip.to_string()).unwrap_or_default(),
         }
     }
 
@@ -53,9 +118,10 @@ impl Client {
     pub fn list_line(&self, now: Millis) -> String {
         let age = now.saturating_sub(self.created) / 1000;
         let idle = now.saturating_sub(self.last_interaction) / 1000;
-        let (multi, flags) = match &self.multi {
-            Some(m) => (m.queue.len() as i64, "x"),
-            None => (-1, "N"),
+        let (multi, flags) = match (&self.multi, &self.replica) {
+            (_, Some(_)) => (-1, "S"),
+            (Some(m), None) => (m.queue.len() as i64, "x"),
+            (None, None) => (-1, "N"),
         };
         let qbuf = self.parser.buffered();
         format!(

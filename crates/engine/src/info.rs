@@ -147,11 +147,14 @@ fn stats_section(s: &Server) -> String {
     o
 }
 
-/// A master with no replicas and no backlog, as a fresh redis-server shows it.
 fn replication_section(s: &Server) -> String {
     let mut o = String::from("# Replication\r\n");
     push(&mut o, "role", "master");
-    push(&mut o, "connected_slaves", 0);
+    push(&mut o, "connected_slaves", s.replica_order.len());
+    for line in &s.replica_info {
+        o.push_str(line);
+        o.push_str("\r\n");
+    }
     push(&mut o, "master_failover_state", "no-failover");
     let r = &s.repl;
     push(&mut o, "master_replid", &r.replid);

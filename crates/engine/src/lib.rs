@@ -32,8 +32,6 @@
 //! Getters (`config`, `digest`, `dbsize`...) never change state; `handle_*` methods do;
 //! `poll_*` methods hand out what the node wants done.
 
-// Stream storage; created by replication (issue 3), exercised by tests until then.
-#[cfg_attr(not(test), allow(dead_code))]
 mod backlog;
 mod client;
 mod commands;
@@ -49,7 +47,6 @@ pub mod resp;
 mod rng;
 mod server;
 mod split_args;
-#[cfg_attr(not(test), allow(dead_code))]
 mod stream;
 mod time;
 

@@ -57,6 +57,15 @@ pub struct Server {
     /// What INFO server reports about the process hosting the engine.
     pub process_id: u32,
     pub executable: String,
+    /// The snapshot being produced for replicas, if any.
+    pub bgsave: Option<crate::node::master::Bgsave>,
+    /// Replica connections in the order they attached (INFO lists them so).
+    pub replica_order: Vec<u64>,
+    pub no_replicas_since: Millis,
+    /// Ticks of the 1 Hz replication cron since start (pings fall on its grid).
+    pub repl_cron_loops: u64,
+    /// INFO's `slave<i>:` lines, refreshed by the node right before INFO runs.
+    pub replica_info: Vec<String>,
 }
 
 impl Server {
@@ -81,6 +90,11 @@ impl Server {
             log: Vec::new(),
             process_id: 0,
             executable: String::new(),
+            bgsave: None,
+            replica_order: Vec::new(),
+            no_replicas_since: now,
+            repl_cron_loops: 0,
+            replica_info: Vec::new(),
         }
     }
 

@@ -26,6 +26,8 @@ pub struct ReplState {
     pub seldb: i64,
     /// Writes of the command being executed, with their DB.
     pending: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Stream bytes written since the node last handed them to its replicas.
+    outbox: Vec<u8>,
 }
 
 impl ReplState {
@@ -38,6 +40,7 @@ impl ReplState {
             backlog: None,
             seldb: -1,
             pending: Vec::new(),
+            outbox: Vec::new(),
         }
     }
 
@@ -84,6 +87,17 @@ impl ReplState {
         let Some(backlog) = self.backlog.as_mut() else { return };
         backlog.append(bytes, None);
         self.offset += bytes.len() as i64;
+        self.outbox.extend_from_slice(bytes);
+    }
+
+    /// A command written as is, with no SELECT (the master's periodic `ping`).
+    pub fn feed_raw_command(&mut self, args: &[Vec<u8>]) {
+        self.feed(None, args);
+    }
+
+    /// The bytes written since the last call, for the replicas' buffers.
+    pub fn take_outbox(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// Creates the backlog at the current offset (replication will do this when the first

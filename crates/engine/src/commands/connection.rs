@@ -66,10 +66,14 @@ pub fn client_list(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
             if !["normal", "master", "replica", "slave", "pubsub"].iter().any(|n| eq_ic(t, n)) {
                 return Err(Frame::err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(t))));
             }
-            // Every client of this issue is a normal client.
-            if !eq_ic(t, "normal") {
-                ids = Some(Vec::new());
-            }
+            let want_replicas = eq_ic(t, "replica") || eq_ic(t, "slave");
+            let wanted: Vec<u64> = ctx
+                .clients
+                .iter()
+                .filter(|(_, c)| if want_replicas { c.replica.is_some() } else { eq_ic(t, "normal") && c.replica.is_none() })
+                .map(|(id, _)| *id)
+                .collect();
+            ids = Some(wanted);
             i += 2;
         } else if eq_ic(&a[i], "id") && i + 1 < a.len() {
             let mut wanted = Vec::new();
@@ -101,7 +105,7 @@ pub fn client_kill(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let mut addr: Option<&[u8]> = None;
     let mut laddr: Option<&[u8]> = None;
     let mut id: Option<u64> = None;
-    let mut only_normal: Option<bool> = None;
+    let mut kind: Option<Vec<u8>> = None;
     let mut skipme = true;
     if a.len() == 3 {
         addr = Some(&a[2]);
@@ -120,7 +124,7 @@ pub fn client_kill(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
                 if !["normal", "master", "replica", "slave", "pubsub"].iter().any(|n| eq_ic(value, n)) {
                     return Err(Frame::err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(value))));
                 }
-                only_normal = Some(eq_ic(value, "normal"));
+                kind = Some(value.to_ascii_lowercase());
             } else if eq_ic(&a[i], "addr") {
                 addr = Some(value);
             } else if eq_ic(&a[i], "laddr") {
@@ -152,7 +156,11 @@ pub fn client_kill(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         let matches = addr.is_none_or(|x| x == c.addr.as_bytes())
             && laddr.is_none_or(|x| x == c.laddr.as_bytes())
             && id.is_none_or(|x| x == *cid)
-            && only_normal != Some(false);
+            && kind.as_deref().is_none_or(|k| match k {
+                b"normal" => c.replica.is_none(),
+                b"replica" | b"slave" => c.replica.is_some(),
+                _ => false,
+            });
         if matches {
             killed += 1;
             c.close_after_reply = true;

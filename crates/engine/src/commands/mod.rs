@@ -276,4 +276,9 @@ static TABLE: &[Spec] = &[
     cmd("exec", 1, 0, server_cmds::handled_by_node),
     cmd("discard", 1, 0, server_cmds::handled_by_node),
     cmd("shutdown", -1, ADMIN, server_cmds::shutdown),
+    // Replication: steered by the node (they turn a client into a replica).
+    cmd("replconf", -1, ADMIN, server_cmds::handled_by_node),
+    cmd("psync", -3, ADMIN, server_cmds::handled_by_node),
+    cmd("sync", 1, ADMIN, server_cmds::handled_by_node),
+    cmd("role", 1, 0, server_cmds::handled_by_node),
 ];

@@ -144,6 +144,10 @@ pub fn config_set(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         next.set(&name, &value).map_err(|e| Frame::err(format!("ERR {}", e.config_set_message())))?;
     }
     ctx.server.config = next;
+    let size = ctx.server.config.int("repl-backlog-size").max(0) as usize;
+    if let Some(b) = ctx.server.repl.backlog.as_mut() {
+        b.resize(size, None);
+    }
     Ok(Frame::ok())
 }
 

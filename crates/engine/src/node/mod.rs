@@ -4,6 +4,8 @@
 //! connections to close and log lines come out (`poll_output`), and `poll_timeout` says when
 //! to call `handle_timeout` next. After any `handle_*` call, drain `poll_output` until `None`.
 
+pub(crate) mod master;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::client::{Client, Multi};
@@ -65,6 +67,9 @@ pub struct Node {
     clients: BTreeMap<u64, Client>,
     outputs: VecDeque<Output>,
     next_cron: Millis,
+    next_repl_cron: Millis,
+    /// The time of the latest input, for code paths that are not handed `now`.
+    last_now: Millis,
     stopped: bool,
 }
 
@@ -76,6 +81,8 @@ impl Node {
             clients: BTreeMap::new(),
             outputs: VecDeque::new(),
             next_cron: now,
+            next_repl_cron: now,
+            last_now: now,
             stopped: false,
         };
         node.log(LogLevel::Notice, "Server initialized");
@@ -112,6 +119,7 @@ impl Node {
     }
 
     pub fn handle_input(&mut self, now: Millis, input: Input) {
+        self.last_now = now;
         if self.stopped {
             return;
         }
@@ -133,16 +141,20 @@ impl Node {
                 }
             }
             Input::Closed { conn } => {
-                if self.clients.remove(&conn.0).is_some() {
+                if let Some(c) = self.clients.remove(&conn.0) {
                     self.server.connected_clients -= 1;
+                    if c.replica.is_some() {
+                        self.replica_gone(now, conn.0, &c.replica_name());
+                    }
                 }
             }
         }
-        self.flush();
+        self.flush(now);
     }
 
     /// Timers: the end of a DEBUG SLEEP, the cron (active expiry) at `hz`.
     pub fn handle_timeout(&mut self, now: Millis) {
+        self.last_now = now;
         if self.stopped {
             return;
         }
@@ -155,11 +167,9 @@ impl Node {
             }
         }
         if self.server.sleep_until.is_none() && now >= self.next_cron {
-            self.server.active_expire_cycle(now);
-            let hz = self.server.config.int("hz").clamp(1, 500) as u64;
-            self.next_cron = now.saturating_add(1000 / hz);
+            self.cron(now);
         }
-        self.flush();
+        self.flush(now);
     }
 
     #[must_use]
@@ -208,6 +218,20 @@ impl Node {
 
     // ---- internals ----
 
+    /// `serverCron` at `hz`: active expiry, snapshot completion, and the 1 Hz replication cron.
+    fn cron(&mut self, now: Millis) {
+        self.server.active_expire_cycle(now);
+        self.distribute_stream();
+        self.check_bgsave_done(now);
+        if now >= self.next_repl_cron {
+            self.replication_cron_master(now);
+            self.server.repl_cron_loops += 1;
+            self.next_repl_cron = self.next_repl_cron.saturating_add(1000).max(now);
+        }
+        let hz = self.server.config.int("hz").clamp(1, 500) as u64;
+        self.next_cron = now.saturating_add(1000 / hz);
+    }
+
     fn log(&mut self, level: LogLevel, line: impl Into<String>) {
         self.outputs.push_back(Output::Log { level, line: line.into() });
     }
@@ -238,8 +262,10 @@ impl Node {
                     let reply = self.execute(now, id, args);
                     // The command (or EXEC) is over: its writes go to the stream as one unit.
                     self.server.repl.flush_pending();
+                    self.distribute_stream();
                     if let Some(reply) = reply {
-                        if let Some(c) = self.clients.get_mut(&id) {
+                        // Replica connections never get replies (only the stream).
+                        if let Some(c) = self.clients.get_mut(&id).filter(|c| c.replica.is_none()) {
                             reply.encode_into(&mut c.out);
                         }
                     }
@@ -309,6 +335,18 @@ impl Node {
                 }
             }
             "exec" => Some(self.exec(now, id, spec)),
+            "replconf" => {
+                self.count_command(id, spec);
+                self.replconf(now, id, &args)
+            }
+            "psync" | "sync" => {
+                self.count_command(id, spec);
+                self.sync_command(now, id, &args, spec.name == "psync")
+            }
+            "role" => {
+                self.count_command(id, spec);
+                Some(self.role_master())
+            }
             _ if in_multi => {
                 if let Some(m) = self.clients.get_mut(&id)?.multi.as_mut() {
                     m.queue.push(args);
@@ -350,6 +388,9 @@ impl Node {
     fn call(&mut self, now: Millis, id: u64, spec: &'static Spec, args: &[Vec<u8>]) -> Frame {
         self.count_command(id, spec);
         let db = self.clients.get(&id).map(|c| c.db).unwrap_or(0);
+        if spec.name == "info" {
+            self.server.replica_info = self.replica_info_lines(now);
+        }
         let mut ctx = Ctx { now, server: &mut self.server, clients: &mut self.clients, me: id, db };
         let result = (spec.run)(&mut ctx, args);
         let db = ctx.db;
@@ -401,7 +442,7 @@ impl Node {
     }
 
     /// Hands finished replies to the driver, closes what must close, and stops on SHUTDOWN.
-    fn flush(&mut self) {
+    fn flush(&mut self, now: Millis) {
         if self.server.sleep_until.is_some() {
             return;
         }
@@ -417,8 +458,12 @@ impl Node {
             }
         }
         for id in closed {
-            self.clients.remove(&id);
-            self.server.connected_clients -= 1;
+            if let Some(c) = self.clients.remove(&id) {
+                self.server.connected_clients -= 1;
+                if c.replica.is_some() {
+                    self.replica_gone(now, id, &c.replica_name());
+                }
+            }
             self.outputs.push_back(Output::Close { conn: ConnId(id) });
         }
         if let Some(mode) = self.server.shutdown {

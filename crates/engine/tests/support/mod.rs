@@ -17,13 +17,28 @@ impl Harness {
         let now = Millis(1_700_000_000_000);
         let config = Config::from_args(args).expect("valid test config");
         let mut h = Harness { node: Node::new(config, 7, now), now, outputs: Vec::new() };
-        h.drain();
+        // A driver runs the node's first cron right away, as redis-server does at start.
+        h.advance(0);
         h.outputs.clear();
         h
     }
 
     pub fn connect(&mut self) -> ConnId {
         self.node.accept(self.now, "127.0.0.1:50000", "127.0.0.1:6379")
+    }
+
+    pub fn connect_from(&mut self, peer: &str) -> ConnId {
+        self.node.accept(self.now, peer, "127.0.0.1:6379")
+    }
+
+    /// One INFO field's value (from INFO everything).
+    pub fn info_field(&mut self, conn: ConnId, field: &str) -> String {
+        let info = self.cmd(conn, &["INFO"]);
+        let prefix = format!("{field}:");
+        info.split("\r\n")
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {field} in INFO"))
+            .to_string()
     }
 
     pub fn drain(&mut self) {
