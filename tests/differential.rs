@@ -3,10 +3,10 @@
 //!
 //! Fails (never passes silently) when redis-server is not installed.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use replscope_tests::diff::{Cmp, Diff, SideInfo};
-use replscope_tests::{Kind, Server};
+use replscope_tests::diff::{Cmp, Diff, SideInfo, Which};
+use replscope_tests::{Client, Kind, ReadError, Server};
 
 fn pair(extra: &[&str]) -> (Server, Server) {
     // Resolve both binaries first so a missing redis-server fails with its own message.
@@ -525,6 +525,17 @@ fn server(d: &mut Diff) {
     d.cmd(&["COMMAND", "INFO", "nosuchcmd"]);
     d.cmd(&["COMMAND", "INFO", "get"]);
     d.cmd(&["COMMAND", "NOSUCHSUB"]);
+    d.cmd(&["COMMAND", "DOCS", "nosuchcmd"]);
+    d.cmd(&["COMMAND", "LIST", "FOO"]);
+
+    d.cmd(&["ROLE"]);
+    d.cmd(&["ROLE", "x"]);
+    d.cmd(&["REPLCONF"]);
+    d.cmd(&["REPLCONF", "listening-port"]);
+    d.cmd(&["REPLCONF", "nosuchoption", "1"]);
+    d.cmd(&["REPLCONF", "listening-port", "abc"]);
+    d.cmd(&["PSYNC"]);
+    d.cmd(&["SYNC", "x"]);
 
     d.cmd(&["DEBUG", "SLEEP", "0"]);
     d.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
@@ -779,4 +790,222 @@ fn differential_with_requirepass() {
     d.check(c3, &["AUTH", "other"], Cmp::Exact);
     d.check(c3, &["DEBUG", "DIGEST"], Cmp::Exact);
     d.finish();
+}
+
+/// What a replica receives for a full synchronisation.
+struct FullSync {
+    /// `+FULLRESYNC <replid> <offset>` with the random replication id replaced, or empty for
+    /// SYNC (which sends the payload straight away).
+    header: String,
+    replid: String,
+    offset: u64,
+    /// `$<len>` (RDB from disk) or `$EOF:<mark>` (diskless); only the kind is compared, the
+    /// mark is random.
+    form: &'static str,
+    rdb: Vec<u8>,
+}
+
+fn read_full_sync(c: &mut Client, psync: bool) -> Result<FullSync, String> {
+    c.timeout = Duration::from_secs(10);
+    let e = |e: ReadError| format!("{e:?}");
+    let (mut header, mut replid, mut offset) = (String::new(), String::new(), 0);
+    if psync {
+        c.skip_newlines().map_err(e)?;
+        let line = String::from_utf8_lossy(&c.read_line().map_err(e)?).into_owned();
+        let parts: Vec<&str> = line.split(' ').collect();
+        match parts.as_slice() {
+            ["+FULLRESYNC", id, off] if id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                replid = id.to_string();
+                offset = off.parse().map_err(|_| format!("bad offset in {line:?}"))?;
+                header = format!("+FULLRESYNC <replid> {off}");
+            }
+            _ => return Err(format!("expected +FULLRESYNC <replid> <offset>, got {line:?}")),
+        }
+    }
+    // Newlines are keepalives while the RDB is being produced.
+    c.skip_newlines().map_err(e)?;
+    let line = c.read_line().map_err(e)?;
+    let (form, rdb) = if let Some(mark) = line.strip_prefix(b"$EOF:") {
+        ("$EOF:<mark>", c.read_until(mark).map_err(e)?)
+    } else if let Some(len) = line.strip_prefix(b"$") {
+        let len: usize = String::from_utf8_lossy(len).parse().map_err(|_| format!("bad length line {:?}", line.escape_ascii().to_string()))?;
+        ("$<len>", c.read_exact(len).map_err(e)?)
+    } else {
+        return Err(format!("expected the RDB payload, got {}", line.escape_ascii()));
+    };
+    Ok(FullSync { header, replid, offset, form, rdb })
+}
+
+/// Compares what each side's fake replica got for a full sync; returns (redis, ours) on
+/// success. `digests` are the masters' DEBUG DIGEST replies at the time.
+fn check_full_sync(d: &mut Diff, what: &str, got: (Result<FullSync, String>, Result<FullSync, String>), digests: (&[u8], &[u8])) -> Option<(FullSync, FullSync)> {
+    match got {
+        (Ok(r), Ok(o)) => {
+            let why = (r.header != o.header).then(|| "different +FULLRESYNC line (replid replaced)".to_string());
+            d.checked(&format!("{what}: reply line"), r.header.as_bytes(), o.header.as_bytes(), why);
+            let why = (r.form != o.form).then(|| "different transfer form".to_string());
+            d.checked(&format!("{what}: payload form"), r.form.as_bytes(), o.form.as_bytes(), why);
+            // The files differ in their aux fields (ctime, used-mem...); what matters is
+            // that redis-server loads each into the dataset its master had.
+            for (name, sync, digest) in [("redis", &r, digests.0), ("ours", &o, digests.1)] {
+                let loaded = replscope_tests::rdb_digest(&sync.rdb);
+                let why = match &loaded {
+                    Ok(dg) if dg.as_slice() == digest => None,
+                    Ok(_) => Some(format!("{name}'s RDB loads into a different dataset than its master's DEBUG DIGEST")),
+                    Err(e) => Some(format!("redis-server cannot load {name}'s RDB: {}", e.lines().rev().take(3).collect::<Vec<_>>().join(" / "))),
+                };
+                let got = loaded.unwrap_or_default();
+                d.checked(&format!("{what}: {name}'s RDB ({} bytes) loaded in redis-server, DEBUG DIGEST", sync.rdb.len()), digest, &got, why);
+            }
+            Some((r, o))
+        }
+        (r, o) => {
+            let s = |x: &Result<FullSync, String>| match x {
+                Ok(f) => format!("{} {} ({} bytes)", f.header, f.form, f.rdb.len()),
+                Err(e) => e.clone(),
+            };
+            d.checked(what, s(&r).as_bytes(), s(&o).as_bytes(), Some("full sync failed".into()));
+            None
+        }
+    }
+}
+
+/// Sends `cmds` on connection 0 (replies compared) and compares the bytes each replica
+/// connection receives: the replication stream must be byte-identical.
+fn stream_step(d: &mut Diff, replica: usize, what: &str, cmds: &[Vec<&str>]) -> usize {
+    d.pipeline(0, cmds);
+    let (r, o) = d.each(replica, |_, c| c.read_idle(Duration::from_millis(400)));
+    let why = (r != o).then(|| "different replication stream".to_string());
+    d.checked(&format!("replication stream after: {what}"), &r, &o, why);
+    r.len()
+}
+
+fn replication(diskless: bool) {
+    let delay_args = ["--repl-diskless-sync", if diskless { "yes" } else { "no" }, "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "3600"];
+    let (redis, ours) = pair(&delay_args);
+    let name = if diskless { "replication, diskless" } else { "replication, disk" };
+    let mut d = Diff::new(name, &redis, &ours);
+    let at = (unix_now() + 10_000).to_string();
+    let at_ms = ((unix_now() + 10_000) * 1000).to_string();
+
+    d.cmd(&["ROLE"]);
+    d.check(0, &["INFO", "replication"], Cmp::Info);
+    d.cmd(&["MSET", "a", "1", "b", "2"]);
+    d.cmd(&["RPUSH", "list", "x", "y"]);
+    d.cmd(&["HSET", "hash", "f", "v"]);
+    d.cmd(&["SADD", "set", "m1", "m2"]);
+    d.cmd(&["SET", "vol", "v", "PXAT", &at_ms]);
+    d.cmd(&["SELECT", "2"]);
+    d.cmd(&["SET", "in2", "v"]);
+    d.cmd(&["SELECT", "0"]);
+    let dg = d.each(0, |_, c| c.call(&["DEBUG", "DIGEST"]).unwrap_or_default());
+    // The first replication cron (1 s after start) pings replicas: start after it, and with
+    // a one-hour ping period no PING lands in the streams compared below.
+    std::thread::sleep(Duration::from_millis(1200));
+
+    let rep = d.open();
+    d.check(rep, &["REPLCONF", "listening-port", "7777"], Cmp::Exact);
+    d.check(rep, &["REPLCONF", "capa", "eof", "capa", "psync2"], Cmp::Exact);
+    let got = d.each(rep, |_, c| {
+        c.send(&replscope_tests::encode(&["PSYNC", "?", "-1"]));
+        read_full_sync(c, true)
+    });
+    let Some((rs, os)) = check_full_sync(&mut d, "PSYNC ? -1", got, (&dg.0, &dg.1)) else {
+        d.finish();
+        return;
+    };
+    // 7.0 starts streaming to a diskless replica on its first ACK.
+    let (roff, ooff) = (rs.offset, os.offset);
+    d.each(rep, |side, c| {
+        let off = if side.which == Which::Redis { roff } else { ooff };
+        c.send(&replscope_tests::encode(&["REPLCONF", "ACK", &off.to_string()]));
+    });
+    std::thread::sleep(Duration::from_millis(100));
+
+    let mut streamed = 0;
+    streamed += stream_step(&mut d, rep, "writes to db 0", &[
+        vec!["SET", "a", "10"],
+        vec!["INCR", "a"],
+        vec!["GET", "a"],
+        vec!["RPUSH", "list", "z"],
+        vec!["HSET", "hash", "g", "w"],
+        vec!["SADD", "set", "m3"],
+        vec!["DEL", "b", "nosuchkey"],
+        vec!["INCR", "hash"],
+        vec!["EXPIREAT", "list", &at],
+        vec!["SET", "vol2", "v", "PXAT", &at_ms],
+        vec!["INCRBYFLOAT", "fl", "1.5"],
+        vec!["GETSET", "a", "20"],
+        vec!["APPEND", "a", "x"],
+        vec!["PERSIST", "list"],
+    ]);
+    streamed += stream_step(&mut d, rep, "other databases and MULTI", &[
+        vec!["SELECT", "2"],
+        vec!["SET", "in2", "w"],
+        vec!["SELECT", "0"],
+        vec!["MULTI"],
+        vec!["INCR", "cnt"],
+        vec!["INCR", "cnt"],
+        vec!["EXEC"],
+        vec!["MULTI"],
+        vec!["GET", "cnt"],
+        vec!["EXEC"],
+        vec!["FLUSHDB"],
+        vec!["SET", "after-flush", "v"],
+    ]);
+    let (rt, ot) = (roff + streamed as u64, ooff + streamed as u64);
+    d.each(rep, |side, c| {
+        let off = if side.which == Which::Redis { rt } else { ot };
+        c.send(&replscope_tests::encode(&["REPLCONF", "ACK", &off.to_string()]));
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    d.cmd(&["ROLE"]);
+    d.check(0, &["INFO", "replication"], Cmp::Info);
+
+    // The replica goes away and comes back asking for the next byte: partial resync.
+    d.close(rep);
+    std::thread::sleep(Duration::from_millis(100));
+    d.cmd(&["SET", "while-away", "v"]);
+    let back = d.open();
+    d.check(back, &["REPLCONF", "capa", "eof", "capa", "psync2"], Cmp::Exact);
+    let (rid, oid) = (rs.replid.clone(), os.replid.clone());
+    let cont = d.each(back, |side, c| {
+        let (id, off) = if side.which == Which::Redis { (&rid, rt) } else { (&oid, ot) };
+        c.send(&replscope_tests::encode(&["PSYNC", id, &(off + 1).to_string()]));
+        let line = c.read_line().unwrap_or_default();
+        String::from_utf8_lossy(&line).replace(id.as_str(), "<replid>")
+    });
+    let why = (cont.0 != cont.1).then(|| "different PSYNC <replid> <offset> reply (replid replaced)".to_string());
+    d.checked("PSYNC <replid> <next offset>", cont.0.as_bytes(), cont.1.as_bytes(), why);
+    let (r, o) = d.each(back, |_, c| c.read_idle(Duration::from_millis(400)));
+    let why = (r != o).then(|| "different backlog replay".to_string());
+    d.checked("backlog replayed after +CONTINUE", &r, &o, why);
+    stream_step(&mut d, back, "writes after the partial resync", &[vec!["SET", "back", "1"], vec!["DEL", "while-away"]]);
+
+    // A replica that asks for an unknown history gets a full resync; SYNC is the old form.
+    let dg = d.each(0, |_, c| c.call(&["DEBUG", "DIGEST"]).unwrap_or_default());
+    let again = d.open();
+    let got = d.each(again, |_, c| {
+        c.send(&replscope_tests::encode(&["PSYNC", "0123456789012345678901234567890123456789", "5"]));
+        read_full_sync(c, true)
+    });
+    check_full_sync(&mut d, "PSYNC <unknown replid> 5", got, (&dg.0, &dg.1));
+    let old = d.open();
+    let got = d.each(old, |_, c| {
+        c.send(b"SYNC\r\n");
+        read_full_sync(c, false)
+    });
+    check_full_sync(&mut d, "SYNC", got, (&dg.0, &dg.1));
+    d.check(0, &["INFO", "replication"], Cmp::Info);
+    d.finish();
+}
+
+#[test]
+fn differential_replication_disk() {
+    replication(false);
+}
+
+#[test]
+fn differential_replication_diskless() {
+    replication(true);
 }

@@ -105,7 +105,7 @@ fn sigterm_and_sigint_stop_cleanly() {
         let status = node.wait_exit(Duration::from_secs(5)).unwrap_or_else(|| panic!("still running after {name}"));
         assert_eq!(status.code(), Some(0), "{name}: {status}");
         let log = node.log_text();
-        assert!(log.contains(&format!("signal-handler (")) && log.contains(&format!("Received {name} scheduling shutdown...")), "{log}");
+        assert!(log.contains("signal-handler (") && log.contains(&format!("Received {name} scheduling shutdown...")), "{log}");
         assert!(log.contains("User requested shutdown...") && log.contains("bye bye"), "{log}");
         let (_, closed) = c.read_until_close(Duration::from_secs(2));
         assert!(closed, "client connection not closed after {name}");

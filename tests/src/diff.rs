@@ -163,6 +163,22 @@ impl Diff {
         }
     }
 
+    /// Raw access to connection `conn` on each side, for exchanges the step helpers do not
+    /// cover (a replica's view of the replication stream). Returns (redis, ours).
+    pub fn each<T>(&mut self, conn: usize, mut f: impl FnMut(&SideInfo, &mut Client) -> T) -> (T, T) {
+        let r = f(&self.redis.info, self.redis.conns[conn].as_mut().expect("open connection"));
+        let o = f(&self.ours.info, self.ours.conns[conn].as_mut().expect("open connection"));
+        (r, o)
+    }
+
+    /// Counts a step checked by the caller, recording a mismatch if `why` is `Some`.
+    pub fn checked(&mut self, command: &str, redis: &[u8], ours: &[u8], why: Option<String>) {
+        self.steps += 1;
+        if let Some(why) = why {
+            self.record(command.to_string(), escape(redis), escape(ours), why);
+        }
+    }
+
     fn record(&mut self, command: String, redis: String, ours: String, why: String) {
         let m = Mismatch { step: self.steps, command, redis, ours, why };
         eprintln!("MISMATCH ({}) {m}", self.name);

@@ -150,6 +150,11 @@ impl Server {
 
     /// Starts `kind` with exactly `args` (which must include `--port port`).
     pub fn spawn(kind: Kind, port: u16, dir: TempDir, args: &[String]) -> Server {
+        Server::try_spawn(kind, port, dir, args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like `spawn`, but a server that fails to start is an `Err` with its output.
+    pub fn try_spawn(kind: Kind, port: u16, dir: TempDir, args: &[String]) -> Result<Server, String> {
         let program = match kind {
             Kind::Redis => redis_server_path(),
             Kind::Node => node_binary(),
@@ -166,21 +171,21 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         let mut server = Server { kind, port, child: Some(child), log, dir };
-        server.wait_ready();
-        server
+        server.wait_ready()?;
+        Ok(server)
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return Ok(());
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("{} exited during start-up ({status}); its output:\n{}", self.kind.name(), self.log_text());
+                return Err(format!("{} exited during start-up ({status}); its output:\n{}", self.kind.name(), self.log_text()));
             }
             if Instant::now() > deadline {
-                panic!("{} did not accept connections on port {} within 15 s; its output:\n{}", self.kind.name(), self.port, self.log_text());
+                return Err(format!("{} did not accept connections on port {} within 15 s; its output:\n{}", self.kind.name(), self.port, self.log_text()));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -352,6 +357,80 @@ impl Client {
     pub fn shutdown(&self) {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
+
+    /// Drops the newline keepalives a master sends to a replica waiting for its RDB;
+    /// returns how many there were.
+    pub fn skip_newlines(&mut self) -> Result<usize, ReadError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut n = 0;
+        loop {
+            let lead = self.buf.iter().take_while(|&&b| b == b'\n').count();
+            n += lead;
+            self.buf.drain(..lead);
+            if !self.buf.is_empty() {
+                return Ok(n);
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Reads through the next `\r\n`; returns the line without it.
+    pub fn read_line(&mut self) -> Result<Vec<u8>, ReadError> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            if let Some(p) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = self.buf[..p].to_vec();
+                self.buf.drain(..p + 2);
+                return Ok(line);
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Reads exactly `n` bytes.
+    pub fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
+        let deadline = Instant::now() + self.timeout;
+        while self.buf.len() < n {
+            self.fill(deadline)?;
+        }
+        Ok(self.buf.drain(..n).collect())
+    }
+
+    /// Reads up to and including `marker`; returns what came before it.
+    pub fn read_until(&mut self, marker: &[u8]) -> Result<Vec<u8>, ReadError> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            if let Some(p) = self.buf.windows(marker.len()).position(|w| w == marker) {
+                let data = self.buf[..p].to_vec();
+                self.buf.drain(..p + marker.len());
+                return Ok(data);
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Everything that arrives until the connection has been quiet for `idle`.
+    pub fn read_idle(&mut self, idle: Duration) -> Vec<u8> {
+        loop {
+            match self.fill(Instant::now() + idle) {
+                Ok(()) => {}
+                Err(ReadError::Closed(b)) | Err(ReadError::TimedOut(b)) => return b,
+            }
+        }
+    }
+}
+
+/// Loads an RDB file into a fresh redis-server and returns its `DEBUG DIGEST` reply, or why
+/// redis-server would not load it.
+pub fn rdb_digest(rdb: &[u8]) -> Result<Vec<u8>, String> {
+    let port = free_port();
+    let dir = TempDir::new("rdb-check");
+    std::fs::write(dir.path().join("load.rdb"), rdb).map_err(|e| e.to_string())?;
+    let mut args = Server::base_args(port, dir.path());
+    args.extend(["--dbfilename".to_string(), "load.rdb".to_string()]);
+    let server = Server::try_spawn(Kind::Redis, port, dir, &args)?;
+    let mut c = server.connect();
+    c.call(&["DEBUG", "DIGEST"]).map_err(|e| format!("{e:?}"))
 }
 
 /// A command as a RESP array of bulk strings.
