@@ -31,7 +31,8 @@ done
 say() { echo "[setup] $*"; }
 
 # --- Debian packages -------------------------------------------------------------------
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# (Outputs are captured, not piped into grep -q, so pipefail never sees a SIGPIPE.)
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
 if [ "$APP_ONLY" = 0 ]; then
     missing=()
     for pkg in redis-server chromium chromium-driver; do
@@ -47,7 +48,8 @@ if [ "$APP_ONLY" = 0 ]; then
 fi
 
 # --- Rust: wasm target, wasm-bindgen-cli, trunk ------------------------------------------
-if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+targets="$(rustup target list --installed)"
+if printf '%s\n' "$targets" | grep -qx wasm32-unknown-unknown; then
     say "rustup target wasm32-unknown-unknown present"
 else
     say "rustup target add wasm32-unknown-unknown"
