@@ -46,6 +46,9 @@ struct Request {
 #[derive(Debug)]
 pub struct Console {
     conn: Option<ConnId>,
+    /// The server closed the connection after its last reply. redis-cli only finds out
+    /// when it sends the next command (`Error: Server closed the connection`).
+    closed_by_server: bool,
     next_port: u32,
     inbox: Vec<u8>,
     queue: VecDeque<Request>,
@@ -72,6 +75,7 @@ impl Console {
     pub fn new() -> Console {
         Console {
             conn: None,
+            closed_by_server: false,
             next_port: 50_000,
             inbox: Vec::new(),
             queue: VecDeque::new(),
@@ -92,6 +96,7 @@ impl Console {
         if self.conn.is_some() {
             return Ok(());
         }
+        self.closed_by_server = false;
         let port = self.next_port;
         self.next_port = if self.next_port >= 65_535 { 50_000 } else { self.next_port + 1 };
         let conn = node.accept(now, &format!("{HOST}:{port}"), &format!("{HOST}:{PORT}"));
@@ -99,6 +104,7 @@ impl Console {
         self.inbox.clear();
         self.drain(node);
         if self.conn.is_none() {
+            self.closed_by_server = false;
             return Err(format!("Could not connect to Redis at {HOST}:{PORT}: Connection refused"));
         }
         // cliConnect: a fresh connection starts outside MULTI in db 0, then re-selects the
@@ -116,7 +122,7 @@ impl Console {
 
     /// redis-cli's prompt: `127.0.0.1:6379[db](TX)> ` or `not connected> `.
     pub fn prompt(&self) -> String {
-        if self.conn.is_none() {
+        if self.conn.is_none() && !self.closed_by_server {
             return "not connected> ".to_string();
         }
         let mut p = format!("{HOST}:{PORT}");
@@ -130,6 +136,8 @@ impl Console {
         p
     }
 
+    /// Whether the console holds an open connection (false as soon as the server closed
+    /// it, even before redis-cli would notice).
     pub fn is_connected(&self) -> bool {
         self.conn.is_some()
     }
@@ -165,11 +173,24 @@ impl Console {
         if args.len() == 1 && args[0].eq_ignore_ascii_case(b"clear") {
             return Submitted::Clear;
         }
+        if args[0].eq_ignore_ascii_case(b"exit") {
+            // redis-cli exits without a word; here the session ends and the next command
+            // starts a new one, as running redis-cli again would.
+            self.end_session(node, now);
+            return Submitted::Done(String::new());
+        }
         let typed = match take_repeat(args) {
             Ok(t) => t,
             Err(msg) => return Submitted::Done(format!("{msg}\n")),
         };
         self.text.clear();
+        if self.closed_by_server {
+            // The command is written to a socket the server already closed: the read
+            // finds EOF, and redis-cli drops the connection.
+            self.closed_by_server = false;
+            self.in_multi = false;
+            return Submitted::Done("Error: Server closed the connection\n".to_string());
+        }
         if self.conn.is_none() {
             self.queue.clear();
             if let Err(msg) = self.connect(node, now) {
@@ -220,6 +241,12 @@ impl Console {
                     Ok(Some((frame, used))) => {
                         self.inbox.drain(..used);
                         self.on_reply(&req, &frame);
+                        if req.typed && req.args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"quit")) {
+                            // redis-cli prints QUIT's reply and exits.
+                            self.end_session(node, now);
+                            self.pending = false;
+                            return;
+                        }
                         continue;
                     }
                     Ok(None) if self.conn.is_none() => {
@@ -228,6 +255,7 @@ impl Console {
                         if !shutdown {
                             self.text.push_str("Error: Server closed the connection\n");
                         }
+                        self.closed_by_server = false;
                         self.abort();
                         return;
                     }
@@ -241,6 +269,7 @@ impl Console {
                             node.handle_input(now, Input::Closed { conn });
                         }
                         self.drain(node);
+                        self.closed_by_server = false;
                         self.abort();
                         return;
                     }
@@ -262,6 +291,23 @@ impl Console {
         }
     }
 
+    /// The end of a redis-cli process: the connection goes, and so do the chosen database
+    /// and any transaction. The next command connects afresh.
+    fn end_session(&mut self, node: &mut Node, now: Millis) {
+        if let Some(conn) = self.conn.take() {
+            node.handle_input(now, Input::Closed { conn });
+            self.drain(node);
+        }
+        self.closed_by_server = false;
+        self.queue.clear();
+        self.in_flight = None;
+        self.inbox.clear();
+        self.dbnum = 0;
+        self.input_dbnum = 0;
+        self.pre_multi_dbnum = 0;
+        self.in_multi = false;
+    }
+
     fn abort(&mut self) {
         self.queue.clear();
         self.in_flight = None;
@@ -277,7 +323,10 @@ impl Console {
         while let Some(out) = node.poll_output() {
             match out {
                 Output::Send { conn, bytes } if Some(conn) == self.conn => self.inbox.extend(bytes),
-                Output::Close { conn } if Some(conn) == self.conn => self.conn = None,
+                Output::Close { conn } if Some(conn) == self.conn => {
+                    self.conn = None;
+                    self.closed_by_server = true;
+                }
                 other => self.others.push(other),
             }
         }
@@ -475,18 +524,33 @@ mod tests {
     }
 
     #[test]
-    fn quit_then_reconnect_keeps_the_database() {
+    fn quit_prints_ok_and_ends_the_session() {
         let (mut n, mut c) = setup();
         run(&mut c, &mut n, "SELECT 1");
         run(&mut c, &mut n, "SET k v");
         let first = c.conn();
+        // redis-cli 7.0 sends QUIT, prints the reply and exits.
         assert_eq!(run(&mut c, &mut n, "QUIT"), "OK\n");
         assert!(!c.is_connected());
         assert_eq!(c.prompt(), "not connected> ");
-        // The next command reconnects and is back in db 1.
-        assert_eq!(run(&mut c, &mut n, "GET k"), "\"v\"\n");
+        // The next command is a new redis-cli: a new connection, back in db 0.
+        assert_eq!(run(&mut c, &mut n, "GET k"), "(nil)\n");
         assert_ne!(c.conn(), first);
-        assert_eq!(c.prompt(), "127.0.0.1:6379[1]> ");
+        assert_eq!(c.prompt(), "127.0.0.1:6379> ");
+        assert_eq!(run(&mut c, &mut n, "SELECT 1"), "OK\n");
+        assert_eq!(run(&mut c, &mut n, "GET k"), "\"v\"\n");
+    }
+
+    #[test]
+    fn exit_ends_the_session_silently() {
+        let (mut n, mut c) = setup();
+        run(&mut c, &mut n, "MULTI");
+        assert_eq!(run(&mut c, &mut n, "exit"), "");
+        assert_eq!(c.prompt(), "not connected> ");
+        assert_eq!(run(&mut c, &mut n, "PING"), "PONG\n", "a new session, not inside MULTI");
+        assert_eq!(c.prompt(), "127.0.0.1:6379> ");
+        // Only the new connection is left on the server.
+        assert_eq!(run(&mut c, &mut n, "CLIENT LIST").lines().count(), 1);
     }
 
     #[test]
@@ -508,13 +572,20 @@ mod tests {
     }
 
     #[test]
-    fn killed_connection_reports_and_reconnects() {
+    fn a_closed_connection_is_noticed_on_the_next_command() {
         let (mut n, mut c) = setup();
+        run(&mut c, &mut n, "SELECT 2");
         let me = c.conn().unwrap().0;
         assert_eq!(run(&mut c, &mut n, &format!("CLIENT KILL ID {me}")), "(integer) 0\n", "SKIPME yes by default");
         assert_eq!(run(&mut c, &mut n, &format!("CLIENT KILL ID {me} SKIPME no")), "(integer) 1\n");
+        // As in redis-cli: the prompt does not know yet...
+        assert_eq!(c.prompt(), "127.0.0.1:6379[2]> ");
+        // ...the next command finds the connection closed (and is not run)...
+        assert_eq!(run(&mut c, &mut n, "SET lost 1"), "Error: Server closed the connection\n");
         assert_eq!(c.prompt(), "not connected> ");
-        assert_eq!(run(&mut c, &mut n, "PING"), "PONG\n");
+        // ...and the one after reconnects to the same database.
+        assert_eq!(run(&mut c, &mut n, "EXISTS lost"), "(integer) 0\n");
+        assert_eq!(c.prompt(), "127.0.0.1:6379[2]> ");
     }
 
     #[test]
@@ -524,6 +595,7 @@ mod tests {
         let line = format!("SET k {}", "x".repeat(2 * 1024 * 1024));
         let out = run(&mut c, &mut n, &line);
         assert_eq!(out, "(error) ERR Protocol error: invalid bulk length\n");
+        assert_eq!(run(&mut c, &mut n, "PING"), "Error: Server closed the connection\n");
         assert_eq!(c.prompt(), "not connected> ");
         assert_eq!(run(&mut c, &mut n, "PING"), "PONG\n");
     }
