@@ -43,6 +43,7 @@ mod keyspace;
 mod ldouble;
 mod node;
 pub mod rdb;
+pub mod rdb_load;
 pub mod resp;
 mod rng;
 mod server;
