@@ -179,6 +179,40 @@ test('DEBUG SLEEP blocks, shows the wait, then replies OK', async (page) => {
   assertEqual(await page.getByTestId('pending-indicator').count(), 0, 'pending indicator after the reply');
 });
 
+test('Ctrl-C stops a running command and the next one reconnects', async (page) => {
+  const input = page.getByTestId('console-input');
+  await input.fill('DEBUG SLEEP 0.4');
+  await input.press('Enter');
+  await eventually('the pending indicator', () => page.getByTestId('pending-indicator').isVisible(), 2000);
+  await input.press('Control+c');
+  await eventually('the indicator to go', async () => (await page.getByTestId('pending-indicator').count()) === 0);
+  assertEqual((await page.getByTestId('console-prompt').textContent()).trim(), 'not connected>', 'prompt');
+  // The server is still asleep: the new session's PING is answered when the sleep ends.
+  assertEqual(await run(page, 'PING'), 'PONG', 'PING after Ctrl-C');
+  assertEqual((await page.getByTestId('console-prompt').textContent()).trim(), PROMPT, 'prompt');
+});
+
+test('SYNC enters replica output mode until stopped', async (page) => {
+  const input = page.getByTestId('console-input');
+  await input.fill('SYNC');
+  await input.press('Enter');
+  await eventually(
+    'the end of the full sync',
+    async () => (await page.getByTestId('console-output').textContent()).includes('SYNC done. Logging commands from master.'),
+    8000,
+  );
+  const text = await page.getByTestId('console-output').textContent();
+  if (!text.includes('Entering replica output mode...  (press Ctrl-C to quit)')) {
+    throw new Error('no "Entering replica output mode" line');
+  }
+  if (!/SYNC with master, discarding \d+ bytes of bulk transfer\.\.\./.test(text)) {
+    throw new Error('no "discarding N bytes" line');
+  }
+  await page.getByTestId('interrupt').click();
+  await eventually('the indicator to go', async () => (await page.getByTestId('pending-indicator').count()) === 0);
+  assertEqual(await run(page, 'PING'), 'PONG', 'PING after leaving replica mode');
+});
+
 test('the active expire cycle removes keys on its own', async (page) => {
   const keysBefore = Number((await run(page, 'DBSIZE')).replace('(integer) ', ''));
   assertEqual(await run(page, 'SET shortlived x PX 150'), 'OK', 'SET PX');

@@ -32,8 +32,10 @@ pub struct Ui {
     timer: StoredValue<Option<TimeoutHandle>>,
     pub transcript: RwSignal<Transcript>,
     pub prompt: RwSignal<String>,
-    /// The command waiting for its reply (DEBUG SLEEP), if any.
+    /// The command still running (DEBUG SLEEP, SYNC), if any.
     pub pending: RwSignal<Option<String>>,
+    /// redis-cli is in replica output mode (after SYNC).
+    pub replica_mode: RwSignal<bool>,
     pub facts: RwSignal<Facts>,
     pub logs: RwSignal<Vec<LogLine>>,
     /// The time of the last tick, in whole seconds (for the uptime).
@@ -51,6 +53,7 @@ impl Ui {
             timer: StoredValue::new(None),
             transcript: RwSignal::new(Transcript::new()),
             pending: RwSignal::new(None),
+            replica_mode: RwSignal::new(false),
             logs: RwSignal::new(Vec::new()),
             now_secs: RwSignal::new(now.0 / 1000),
         };
@@ -75,11 +78,25 @@ impl Ui {
                 t.push_command(&prompt, line);
                 t.push_output(&text);
             }),
-            Submitted::Pending => {
-                self.transcript.update(|t| t.push_command(&prompt, line));
+            Submitted::Pending(text) => {
+                self.transcript.update(|t| {
+                    t.push_command(&prompt, line);
+                    t.push_output(&text);
+                });
                 self.pending.set(Some(line.to_string()));
             }
         }
+        self.refresh(now, true);
+        self.schedule();
+    }
+
+    /// Ctrl-C while a command runs: redis-cli stops; the next command starts a new session.
+    pub fn interrupt(&self) {
+        let now = wall_clock();
+        if self.session.try_update_value(|s| s.interrupt(now)) == Some(true) {
+            self.transcript.update(|t| t.push_note("^C: redis-cli stopped. The next command starts a new session."));
+        }
+        self.pending.set(None);
         self.refresh(now, true);
         self.schedule();
     }
@@ -102,12 +119,16 @@ impl Ui {
     fn tick(&self) {
         let now = wall_clock();
         let before = self.facts.with_untracked(|f| f.keys_total);
-        let Some((done, keys)) = self.session.try_update_value(|s| (s.tick(now), s.keys_total())) else {
+        let Some((printed, running, keys)) =
+            self.session.try_update_value(|s| (s.tick(now), s.is_pending(), s.keys_total()))
+        else {
             return;
         };
-        let finished = done.is_some();
-        if let Some(text) = done {
+        let finished = !running && self.pending.get_untracked().is_some();
+        if let Some(text) = printed {
             self.transcript.update(|t| t.push_output(&text));
+        }
+        if finished {
             self.pending.set(None);
         }
         // The digest and keyspace are worth recomputing only when something changed.
@@ -115,12 +136,15 @@ impl Ui {
     }
 
     fn refresh(&self, now: Millis, facts: bool) {
-        let Some((prompt, logs, new_facts)) = self
+        let Some((prompt, logs, new_facts, replica)) = self
             .session
-            .try_update_value(|s| (s.prompt(), s.take_logs_at(now), facts.then(|| s.facts())))
+            .try_update_value(|s| (s.prompt(), s.take_logs_at(now), facts.then(|| s.facts()), s.in_replica_mode()))
         else {
             return;
         };
+        if self.replica_mode.get_untracked() != replica {
+            self.replica_mode.set(replica);
+        }
         if self.prompt.get_untracked() != prompt {
             self.prompt.set(prompt);
         }

@@ -77,11 +77,22 @@ impl Session {
         out
     }
 
-    /// Runs due timers; returns the output of a pending command that just finished.
+    /// Runs due timers; returns what a running command printed meanwhile.
     pub fn tick(&mut self, now: Millis) -> Option<String> {
         let out = self.console.tick(&mut self.node, now);
         self.collect_logs();
         out
+    }
+
+    /// Ctrl-C: redis-cli stops (and its connection with it). Whether something was running.
+    pub fn interrupt(&mut self, now: Millis) -> bool {
+        let was = self.console.interrupt(&mut self.node, now);
+        self.collect_logs();
+        was
+    }
+
+    pub fn in_replica_mode(&self) -> bool {
+        self.console.in_replica_mode()
     }
 
     pub fn next_timeout(&self) -> Option<Millis> {
@@ -195,11 +206,30 @@ mod tests {
         }
         assert!(now.0 > T0.0 + 150);
         assert_eq!(s.keys_total(), 0, "the active expire cycle removed the key");
-        assert_eq!(s.submit(now, "DEBUG SLEEP 1"), Submitted::Pending);
+        assert_eq!(s.submit(now, "DEBUG SLEEP 1"), Submitted::Pending(String::new()));
         assert!(s.is_pending());
         let due = s.next_timeout().unwrap();
         assert_eq!(due, Millis(now.0 + 1000));
         assert_eq!(s.tick(due), Some("OK\n".into()));
+        assert!(!s.is_pending());
+    }
+
+    #[test]
+    fn sync_streams_until_interrupted() {
+        let mut s = Session::new(T0, 3);
+        let Submitted::Pending(text) = s.submit(T0, "SYNC") else { panic!("SYNC keeps running") };
+        assert!(text.starts_with("Entering replica output mode"));
+        assert!(s.in_replica_mode());
+        let mut now = T0;
+        let mut out = String::new();
+        while !out.contains("SYNC done.") && now.0 < T0.0 + 10_000 {
+            now = s.next_timeout().unwrap().max(now);
+            out.push_str(&s.tick(now).unwrap_or_default());
+        }
+        assert!(out.contains("SYNC done. Logging commands from master."), "{out}");
+        assert!(s.interrupt(now));
+        assert!(!s.is_pending() && !s.in_replica_mode());
+        assert_eq!(s.submit(now, "PING"), Submitted::Done("PONG\n".into()));
     }
 
     #[test]

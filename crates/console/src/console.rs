@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use replscope_engine::resp::encode_command;
 use replscope_engine::{ConnId, Frame, Input, Millis, Node, Output};
 
-use crate::format::{format_reply, format_reply_raw};
+use crate::format::{format_reply, format_reply_csv, format_reply_raw};
 use crate::parse::{parse_line, take_repeat};
 
 /// Where redis-cli connects by default; the console's node listens "there".
@@ -25,14 +25,32 @@ pub const MAX_REPEAT: u64 = 10_000;
 pub enum Submitted {
     /// Finished: exactly what redis-cli prints (possibly nothing). Lines end with `\n`.
     Done(String),
-    /// Sent, but the node has not answered yet (it is blocked, e.g. by DEBUG SLEEP).
-    /// Call [`Console::tick`] at the node's `poll_timeout()`.
-    Pending,
+    /// Still running: the node has not answered yet (it is blocked by DEBUG SLEEP), or
+    /// redis-cli went into replica output mode (SYNC). Holds what was printed so far; call
+    /// [`Console::tick`] at the node's `poll_timeout()` for the rest, and
+    /// [`Console::interrupt`] for Ctrl-C.
+    Pending(String),
     /// redis-cli's `clear`: clear the screen.
     Clear,
     /// A command is still waiting for its reply; the line was not taken.
     Busy,
 }
+
+/// redis-cli's `slaveMode()`: after SYNC it reads the bulk header itself, discards the
+/// snapshot, then prints every command of the replication stream as CSV.
+#[derive(Clone, Debug)]
+enum ReplicaMode {
+    /// Reading `$<len>` or `$EOF:<mark>`; newlines before it are the master's keepalives.
+    Header { line: Vec<u8> },
+    /// Discarding a snapshot of known length.
+    Discard { left: u64 },
+    /// Discarding a diskless snapshot until its 40-byte end mark.
+    DiscardToMark { mark: Vec<u8>, tail: Vec<u8>, seen: u64 },
+    /// Printing the stream.
+    Stream,
+}
+
+const EOF_MARK_SIZE: usize = 40;
 
 #[derive(Clone, Debug)]
 struct Request {
@@ -53,6 +71,7 @@ pub struct Console {
     inbox: Vec<u8>,
     queue: VecDeque<Request>,
     in_flight: Option<Request>,
+    replica: Option<ReplicaMode>,
     /// What the current submission has printed so far.
     text: String,
     pending: bool,
@@ -80,6 +99,7 @@ impl Console {
             inbox: Vec::new(),
             queue: VecDeque::new(),
             in_flight: None,
+            replica: None,
             text: String::new(),
             pending: false,
             dbnum: 0,
@@ -147,9 +167,14 @@ impl Console {
         self.conn
     }
 
-    /// A typed command is waiting for its reply.
+    /// A typed command is still running (waiting for its reply, or in replica mode).
     pub fn is_pending(&self) -> bool {
         self.pending
+    }
+
+    /// redis-cli is in replica output mode (after SYNC), printing the master's stream.
+    pub fn in_replica_mode(&self) -> bool {
+        self.replica.is_some()
     }
 
     /// Outputs of the node that were not for this console: log lines, `Shutdown`, other
@@ -210,25 +235,45 @@ impl Console {
     }
 
     /// Lets time pass: runs the node's timers if they are due at `now` (the end of a
-    /// DEBUG SLEEP, the active expire cycle) and returns the finished output of a pending
-    /// command, if it just finished.
+    /// DEBUG SLEEP, the active expire cycle, replication pings) and returns what a running
+    /// command printed meanwhile, if anything. [`Console::is_pending`] says whether it is
+    /// still running.
     pub fn tick(&mut self, node: &mut Node, now: Millis) -> Option<String> {
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
         }
-        let was_pending = self.pending;
+        if !self.pending {
+            // Nothing is running, but the node may have closed our connection meanwhile.
+            self.drain(node);
+            self.inbox.clear();
+            return None;
+        }
         self.pump(node, now);
-        match (was_pending, self.result()) {
-            (true, Submitted::Done(text)) => Some(text),
-            _ => None,
+        let text = std::mem::take(&mut self.text);
+        if text.is_empty() && self.pending {
+            None
+        } else {
+            Some(text)
         }
     }
 
+    /// Ctrl-C: redis-cli dies, and with it its connection (the server goes on, still
+    /// blocked if it was). The next command starts a new session. Returns whether a
+    /// command was running.
+    pub fn interrupt(&mut self, node: &mut Node, now: Millis) -> bool {
+        let was = self.pending;
+        self.end_session(node, now);
+        self.pending = false;
+        self.text.clear();
+        was
+    }
+
     fn result(&mut self) -> Submitted {
+        let text = std::mem::take(&mut self.text);
         if self.pending {
-            Submitted::Pending
+            Submitted::Pending(text)
         } else {
-            Submitted::Done(std::mem::take(&mut self.text))
+            Submitted::Done(text)
         }
     }
 
@@ -236,6 +281,10 @@ impl Console {
     fn pump(&mut self, node: &mut Node, now: Millis) {
         loop {
             self.drain(node);
+            if self.replica.is_some() {
+                self.pump_replica(node, now);
+                return;
+            }
             if let Some(req) = self.in_flight.take() {
                 match Frame::decode(&self.inbox) {
                     Ok(Some((frame, used))) => {
@@ -286,9 +335,151 @@ impl Console {
                 self.abort();
                 return;
             };
-            node.handle_input(now, Input::Received { conn, bytes: &encode_command(&req.args) });
+            let mut bytes = encode_command(&req.args);
+            if req.typed && is_sync(&req.args) {
+                // cliSendCommand buffers the typed command, then slaveMode() writes its own
+                // "SYNC\r\n" and both go out together; the rest of a repeat never runs.
+                self.text.push_str("Entering replica output mode...  (press Ctrl-C to quit)\n");
+                bytes.extend_from_slice(b"SYNC\r\n");
+                self.queue.clear();
+                self.replica = Some(ReplicaMode::Header { line: Vec::new() });
+                node.handle_input(now, Input::Received { conn, bytes: &bytes });
+                continue;
+            }
+            node.handle_input(now, Input::Received { conn, bytes: &bytes });
             self.in_flight = Some(req);
         }
+    }
+
+    /// Replica output mode: consumes the inbox according to `slaveMode()`'s steps.
+    fn pump_replica(&mut self, node: &mut Node, now: Millis) {
+        loop {
+            let Some(mode) = self.replica.take() else { return };
+            let next = match mode {
+                ReplicaMode::Header { mut line } => {
+                    let mut used = 0;
+                    let mut done = false;
+                    for &b in &self.inbox {
+                        used += 1;
+                        if b == b'\n' && !line.is_empty() {
+                            done = true;
+                            break;
+                        }
+                        if b != b'\n' {
+                            line.push(b);
+                        }
+                    }
+                    self.inbox.drain(..used);
+                    if !done {
+                        if self.conn.is_none() {
+                            return self.replica_failed(node, now, "Error reading bulk length while SYNCing");
+                        }
+                        self.replica = Some(ReplicaMode::Header { line });
+                        return;
+                    }
+                    if line.first() == Some(&b'-') {
+                        let msg = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                        return self.replica_failed(node, now, &format!("SYNC with master failed: {msg}"));
+                    }
+                    let body = &line[1..];
+                    if body.starts_with(b"EOF:") && body.len() - 4 >= EOF_MARK_SIZE {
+                        self.text.push_str(
+                            "SYNC with master, discarding bytes of bulk transfer until EOF marker...\n",
+                        );
+                        let mark = body[4..4 + EOF_MARK_SIZE].to_vec();
+                        ReplicaMode::DiscardToMark { mark, tail: Vec::new(), seen: 0 }
+                    } else {
+                        match strtoull(body) {
+                            0 => {
+                                // redis-cli then waits for an all-zero end mark.
+                                self.text.push_str(
+                                    "SYNC with master, discarding bytes of bulk transfer until EOF marker...\n",
+                                );
+                                ReplicaMode::DiscardToMark { mark: vec![0; EOF_MARK_SIZE], tail: Vec::new(), seen: 0 }
+                            }
+                            n => {
+                                self.text.push_str(&format!(
+                                    "SYNC with master, discarding {n} bytes of bulk transfer...\n"
+                                ));
+                                ReplicaMode::Discard { left: n }
+                            }
+                        }
+                    }
+                }
+                ReplicaMode::Discard { left } => {
+                    let n = (self.inbox.len() as u64).min(left);
+                    self.inbox.drain(..n as usize);
+                    let left = left - n;
+                    if left > 0 {
+                        if self.conn.is_none() {
+                            return self.replica_failed(node, now, "Error reading RDB payload while SYNCing");
+                        }
+                        self.replica = Some(ReplicaMode::Discard { left });
+                        return;
+                    }
+                    self.text.push_str("SYNC done. Logging commands from master.\n");
+                    ReplicaMode::Stream
+                }
+                ReplicaMode::DiscardToMark { mark, mut tail, mut seen } => {
+                    let mut used = 0;
+                    let mut found = false;
+                    for &b in &self.inbox {
+                        used += 1;
+                        seen += 1;
+                        tail.push(b);
+                        if tail.len() > EOF_MARK_SIZE {
+                            tail.remove(0);
+                        }
+                        if tail == mark {
+                            found = true;
+                            break;
+                        }
+                    }
+                    self.inbox.drain(..used);
+                    if !found {
+                        if self.conn.is_none() {
+                            return self.replica_failed(node, now, "Error reading RDB payload while SYNCing");
+                        }
+                        self.replica = Some(ReplicaMode::DiscardToMark { mark, tail, seen });
+                        return;
+                    }
+                    self.text.push_str(&format!("SYNC done after {seen} bytes. Logging commands from master.\n"));
+                    ReplicaMode::Stream
+                }
+                ReplicaMode::Stream => {
+                    loop {
+                        match Frame::decode(&self.inbox) {
+                            Ok(Some((frame, used))) => {
+                                self.inbox.drain(..used);
+                                self.text.push_str(&format_reply_csv(&frame));
+                                self.text.push('\n');
+                            }
+                            Ok(None) => break,
+                            Err(msg) => return self.replica_failed(node, now, &format!("Error: {msg}")),
+                        }
+                    }
+                    if self.conn.is_none() {
+                        // cliReadReply sees EOF: back at the prompt, not connected.
+                        self.text.push_str("Error: Server closed the connection\n");
+                        self.replica = None;
+                        self.closed_by_server = false;
+                        self.abort();
+                        return;
+                    }
+                    self.replica = Some(ReplicaMode::Stream);
+                    return;
+                }
+            };
+            self.replica = Some(next);
+        }
+    }
+
+    /// redis-cli prints the message and exits(1): the session is over.
+    fn replica_failed(&mut self, node: &mut Node, now: Millis, msg: &str) {
+        self.text.push_str(msg);
+        self.text.push('\n');
+        self.end_session(node, now);
+        self.pending = false;
     }
 
     /// The end of a redis-cli process: the connection goes, and so do the chosen database
@@ -301,6 +492,7 @@ impl Console {
         self.closed_by_server = false;
         self.queue.clear();
         self.in_flight = None;
+        self.replica = None;
         self.inbox.clear();
         self.dbnum = 0;
         self.input_dbnum = 0;
@@ -311,6 +503,7 @@ impl Console {
     fn abort(&mut self) {
         self.queue.clear();
         self.in_flight = None;
+        self.replica = None;
         self.inbox.clear();
         self.pending = false;
         if self.conn.is_none() {
@@ -376,6 +569,36 @@ impl Console {
             self.dbnum = 0;
             self.input_dbnum = 0;
         }
+    }
+}
+
+/// SYNC and PSYNC put redis-cli in replica output mode.
+fn is_sync(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"sync") || a.eq_ignore_ascii_case(b"psync"))
+}
+
+/// `strtoull(s, NULL, 10)`: leading blanks, an optional sign, digits; 0 if none.
+fn strtoull(s: &[u8]) -> u64 {
+    let mut it = s.iter().copied().skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).peekable();
+    let negative = match it.peek() {
+        Some(b'-') => {
+            it.next();
+            true
+        }
+        Some(b'+') => {
+            it.next();
+            false
+        }
+        _ => false,
+    };
+    let mut v: u64 = 0;
+    for b in it.take_while(u8::is_ascii_digit) {
+        v = v.saturating_mul(10).saturating_add((b - b'0') as u64);
+    }
+    if negative {
+        v.wrapping_neg()
+    } else {
+        v
     }
 }
 
@@ -505,7 +728,7 @@ mod tests {
     #[test]
     fn debug_sleep_is_pending_until_the_timer() {
         let (mut n, mut c) = setup();
-        assert_eq!(c.submit(&mut n, T0, "DEBUG SLEEP 0.5"), Submitted::Pending);
+        assert_eq!(c.submit(&mut n, T0, "DEBUG SLEEP 0.5"), Submitted::Pending(String::new()));
         assert!(c.is_pending());
         assert_eq!(c.submit(&mut n, T0, "PING"), Submitted::Busy);
         let due = n.poll_timeout().expect("a sleeping node has a timer");
@@ -518,9 +741,83 @@ mod tests {
         assert_eq!(c.tick(&mut n, Millis(due.0 + 1000)), None);
         assert_eq!(c.submit(&mut n, due, "PING"), Submitted::Done("PONG\n".into()));
         // A repeated sleep stays pending across both sleeps.
-        assert_eq!(c.submit(&mut n, due, "2 DEBUG SLEEP 0.1"), Submitted::Pending);
-        assert_eq!(c.tick(&mut n, Millis(due.0 + 100)), None);
-        assert_eq!(c.tick(&mut n, Millis(due.0 + 200)), Some("OK\nOK\n".to_string()));
+        assert_eq!(c.submit(&mut n, due, "2 DEBUG SLEEP 0.1"), Submitted::Pending(String::new()));
+        // Each reply is printed as it comes, as redis-cli does.
+        assert_eq!(c.tick(&mut n, Millis(due.0 + 100)), Some("OK\n".to_string()));
+        assert!(c.is_pending());
+        assert_eq!(c.tick(&mut n, Millis(due.0 + 200)), Some("OK\n".to_string()));
+        assert!(!c.is_pending());
+    }
+
+    #[test]
+    fn ctrl_c_ends_the_session_but_the_server_stays_blocked() {
+        let (mut n, mut c) = setup();
+        run(&mut c, &mut n, "SELECT 4");
+        assert_eq!(c.submit(&mut n, T0, "DEBUG SLEEP 1"), Submitted::Pending(String::new()));
+        assert!(c.interrupt(&mut n, T0));
+        assert!(!c.is_pending());
+        assert_eq!(c.prompt(), "not connected> ");
+        // A new redis-cli connects, but the server answers only when the sleep is over.
+        assert_eq!(c.submit(&mut n, T0, "PING"), Submitted::Pending(String::new()));
+        assert_eq!(c.tick(&mut n, Millis(T0.0 + 1000)), Some("PONG\n".to_string()));
+        assert_eq!(c.prompt(), "127.0.0.1:6379> ", "a new session starts in db 0");
+        assert!(!c.interrupt(&mut n, T0));
+    }
+
+    /// Runs the node's timers until `until`, collecting what the console prints.
+    fn drive(c: &mut Console, n: &mut Node, from: Millis, until: Millis) -> (String, Millis) {
+        let mut out = String::new();
+        let mut now = from;
+        while let Some(due) = n.poll_timeout() {
+            if due > until {
+                break;
+            }
+            now = now.max(due);
+            if let Some(t) = c.tick(n, now) {
+                out.push_str(&t);
+            }
+        }
+        (out, now)
+    }
+
+    #[test]
+    fn sync_enters_replica_output_mode() {
+        let (mut n, mut c) = setup();
+        run(&mut c, &mut n, "SET before 1");
+        let Submitted::Pending(first) = c.submit(&mut n, T0, "SYNC") else { panic!("SYNC keeps running") };
+        assert_eq!(first.lines().next(), Some("Entering replica output mode...  (press Ctrl-C to quit)"));
+        let (more, now) = drive(&mut c, &mut n, T0, Millis(T0.0 + 5_000));
+        let text = first + &more;
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("SYNC with master, discarding "), "{text}");
+        assert_eq!(lines[2], "SYNC done. Logging commands from master.", "{text}");
+        assert!(c.is_pending());
+        assert_eq!(c.submit(&mut n, now, "PING"), Submitted::Busy);
+        // Another client writes: the console prints the replication stream as CSV.
+        let other = n.accept(now, "127.0.0.1:40000", "127.0.0.1:6379");
+        n.handle_input(now, Input::Received { conn: other, bytes: &encode_command(&["SET", "k", "v x"]) });
+        let printed = c.tick(&mut n, now).unwrap_or_default();
+        assert_eq!(printed, "\"SELECT\",\"0\"\n\"SET\",\"k\",\"v x\"\n");
+        // Ctrl-C leaves replica mode; the next command is a new session.
+        assert!(c.interrupt(&mut n, now));
+        assert_eq!(c.submit(&mut n, now, "GET k"), Submitted::Done("\"v x\"\n".into()));
+    }
+
+    #[test]
+    fn sync_error_ends_the_session() {
+        let (mut n, mut c) = setup();
+        run(&mut c, &mut n, "CONFIG SET requirepass secret");
+        run(&mut c, &mut n, "exit");
+        // A new, unauthenticated session: SYNC is refused with an error line, which
+        // redis-cli reports before it exits.
+        let text = match c.submit(&mut n, T0, "SYNC") {
+            Submitted::Done(t) | Submitted::Pending(t) => t,
+            other => panic!("{other:?}"),
+        };
+        assert!(text.starts_with("Entering replica output mode...  (press Ctrl-C to quit)\n"), "{text}");
+        assert!(text.ends_with("SYNC with master failed: -NOAUTH Authentication required.\n"), "{text}");
+        assert!(!c.is_pending());
+        assert_eq!(c.prompt(), "not connected> ");
     }
 
     #[test]

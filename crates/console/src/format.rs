@@ -110,6 +110,35 @@ fn format_raw(frame: &Frame, out: &mut Vec<u8>) {
     }
 }
 
+/// `cliFormatReplyCSV`: how redis-cli prints the master's stream in replica output mode
+/// (`SYNC`): one line per command, arguments quoted and comma-separated. No newline.
+pub fn format_reply_csv(frame: &Frame) -> String {
+    let mut out = String::new();
+    format_csv(frame, &mut out);
+    out
+}
+
+fn format_csv(frame: &Frame, out: &mut String) {
+    match frame {
+        Frame::Error(s) => {
+            out.push_str("ERROR,");
+            repr_into(s.as_bytes(), out);
+        }
+        Frame::Simple(s) => repr_into(s.as_bytes(), out),
+        Frame::Integer(n) => out.push_str(&n.to_string()),
+        Frame::Bulk(b) => repr_into(b, out),
+        Frame::Null | Frame::NullArray => out.push_str("NULL"),
+        Frame::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                format_csv(item, out);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +239,20 @@ mod tests {
         items[0] = Frame::Array(vec![bulk("x"), bulk("y")]);
         let text = format_reply(&Frame::Array(items));
         assert!(text.starts_with(" 1) 1) \"x\"\n    2) \"y\"\n 2) (integer) 2\n"), "{text}");
+    }
+
+    #[test]
+    fn csv_output() {
+        let cmd = Frame::bulks(["SET", "k", "v x"]);
+        assert_eq!(format_reply_csv(&cmd), r#""SET","k","v x""#);
+        assert_eq!(format_reply_csv(&Frame::bulks(["ping"])), r#""ping""#);
+        let odd = Frame::Array(vec![bulk("SET"), bulk("a\n"), Frame::bulk(vec![0xffu8])]);
+        assert_eq!(format_reply_csv(&odd), r#""SET","a\n","\xff""#);
+        assert_eq!(format_reply_csv(&Frame::Integer(3)), "3");
+        assert_eq!(format_reply_csv(&Frame::Null), "NULL");
+        assert_eq!(format_reply_csv(&Frame::err("ERR x")), r#"ERROR,"ERR x""#);
+        assert_eq!(format_reply_csv(&Frame::ok()), r#""OK""#);
+        assert_eq!(format_reply_csv(&Frame::Array(vec![])), "");
     }
 
     #[test]

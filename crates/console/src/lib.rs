@@ -6,7 +6,9 @@
 //!   unbalanced quotes; [`take_repeat`] for the `N COMMAND` repeat prefix.
 //! * [`format_reply`]: a reply as redis-cli prints it on a terminal (`cliFormatReplyTTY`),
 //!   and [`format_reply_raw`] for the commands redis-cli always prints raw (INFO, CLIENT LIST).
-//! * [`Console`]: one client connection with redis-cli's prompt, reconnects and waiting.
+//! * [`Console`]: one client connection with redis-cli's prompt, reconnects, waiting for
+//!   blocked replies, Ctrl-C, and replica output mode (`SYNC`, printed as CSV with
+//!   [`format_reply_csv`]).
 //!
 //! ## Driving a console
 //!
@@ -20,9 +22,10 @@
 //! console.connect(&mut node, now).unwrap();
 //! assert_eq!(console.submit(&mut node, now, "SET greeting hello"), Submitted::Done("OK\n".into()));
 //! // A blocked node answers later: call tick() when node.poll_timeout() is due.
-//! assert_eq!(console.submit(&mut node, now, "DEBUG SLEEP 0.2"), Submitted::Pending);
+//! assert_eq!(console.submit(&mut node, now, "DEBUG SLEEP 0.2"), Submitted::Pending(String::new()));
 //! let due = node.poll_timeout().unwrap();
 //! assert_eq!(console.tick(&mut node, due), Some("OK\n".into()));
+//! assert!(!console.is_pending());
 //! ```
 //!
 //! The console drains the node's outputs itself; the ones for other connections and the
@@ -35,5 +38,5 @@ mod format;
 mod parse;
 
 pub use console::{Console, Submitted, HOST, MAX_REPEAT, PORT};
-pub use format::{format_reply, format_reply_raw, repr};
+pub use format::{format_reply, format_reply_csv, format_reply_raw, repr};
 pub use parse::{parse_line, take_repeat, Typed, INVALID_ARGUMENTS, INVALID_REPEAT};

@@ -16,6 +16,7 @@ const EXAMPLES: &[&str] = &[
     "SET session token EX 5",
     "DEBUG SLEEP 2",
     "INFO keyspace",
+    "SYNC",
 ];
 
 #[component]
@@ -48,6 +49,12 @@ pub fn ConsolePanel() -> impl IntoView {
                 // Ctrl-L clears the screen, as in redis-cli.
                 ev.prevent_default();
                 ui.clear();
+                return;
+            }
+            "c" if ev.ctrl_key() && ui.pending.get_untracked().is_some() => {
+                // Ctrl-C stops a running command (only then: otherwise it copies).
+                ev.prevent_default();
+                ui.interrupt();
                 return;
             }
             _ => return,
@@ -140,10 +147,31 @@ pub fn ConsolePanel() -> impl IntoView {
                     }}
                 </For>
                 <Show when=move || ui.pending.with(|p| p.is_some())>
-                    <p class="waiting" data-testid="pending-indicator" role="status">
+                    <div class="waiting" data-testid="pending-indicator" role="status">
                         <span class="spinner" aria-hidden="true"></span>
-                        "Waiting for the reply… the server is blocked and serves no one until it ends."
-                    </p>
+                        <span class="waiting-text">
+                            {move || if ui.replica_mode.get() {
+                                "Replica output mode: the master's stream appears as it comes."
+                            } else {
+                                "Waiting for the reply…"
+                            }}
+                        </span>
+                        <button
+                            type="button"
+                            class="ghost"
+                            aria-label="Stop redis-cli (Ctrl-C)"
+                            title="Ctrl-C"
+                            data-testid="interrupt"
+                            on:click=move |_| {
+                                ui.interrupt();
+                                if let Some(el) = input_ref.get_untracked() {
+                                    let _ = el.focus();
+                                }
+                            }
+                        >
+                            "Stop"
+                        </button>
+                    </div>
                 </Show>
             </div>
             <form class="input-row" on:submit=on_submit>

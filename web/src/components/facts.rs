@@ -81,7 +81,7 @@ pub fn NodeFacts() -> impl IntoView {
             </dl>
             <Show when=move || !running()>
                 <div class="stopped-box">
-                    <p>"The server was shut down. Its data is gone, as after a restart without persistence."</p>
+                    <p>"The server has shut down. A new node starts empty: this page keeps no RDB file to load."</p>
                     <button type="button" class="primary" data-testid="restart-node" on:click=move |_| ui.restart()>
                         "Start a new node"
                     </button>
