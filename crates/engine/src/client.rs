@@ -78,6 +78,8 @@ pub struct Client {
     pub repl_conf: ReplConf,
     /// Set once the connection PSYNCs or SYNCs: it is a replica from then on.
     pub replica: Option<ReplicaLink>,
+    /// This connection is our master: its commands are the replication stream.
+    pub is_master: bool,
 }
 
 impl Client {
@@ -98,6 +100,7 @@ impl Client {
             close_after_reply: false,
             repl_conf: ReplConf::default(),
             replica: None,
+            is_master: false,
         }
     }
 
@@ -119,6 +122,7 @@ impl Client {
         let age = now.saturating_sub(self.created) / 1000;
         let idle = now.saturating_sub(self.last_interaction) / 1000;
         let (multi, flags) = match (&self.multi, &self.replica) {
+            _ if self.is_master => (-1, "M"),
             (_, Some(_)) => (-1, "S"),
             (Some(m), None) => (m.queue.len() as i64, "x"),
             (None, None) => (-1, "N"),

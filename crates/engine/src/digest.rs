@@ -24,34 +24,45 @@ fn mix_digest(digest: &mut Digest, data: &[u8]) {
     *digest = sha1(digest);
 }
 
-/// The digest of one key and its value (`xorObjectDigest` over a fresh per-key digest).
+/// The digest of one key and its value (the key mixed in, then `xorObjectDigest`).
 pub fn entry(key: &[u8], e: &Entry) -> Digest {
     let mut d = [0u8; 20];
     mix_digest(&mut d, key);
+    object_into(&mut d, e);
+    d
+}
+
+/// DEBUG DIGEST-VALUE: `xorObjectDigest` alone, from a zero digest (the key is not mixed in).
+pub fn value(e: &Entry) -> Digest {
+    let mut d = [0u8; 20];
+    object_into(&mut d, e);
+    d
+}
+
+fn object_into(d: &mut Digest, e: &Entry) {
     let type_id: u32 = match e.value {
         Value::Str(_) => 0,
         Value::List(_) => 1,
         Value::Set(_) => 2,
         Value::Hash(_) => 4,
     };
-    mix_digest(&mut d, &type_id.to_be_bytes());
+    mix_digest(d, &type_id.to_be_bytes());
     match &e.value {
-        Value::Str(s) => mix_digest(&mut d, s),
-        Value::List(l) => l.iter().for_each(|v| mix_digest(&mut d, v)),
-        Value::Set(s) => s.members().into_iter().for_each(|m| xor_digest(&mut d, m)),
+        Value::Str(s) => mix_digest(d, s),
+        Value::List(l) => l.iter().for_each(|v| mix_digest(d, v)),
+        Value::Set(s) => s.members().into_iter().for_each(|m| xor_digest(d, m)),
         Value::Hash(h) => {
             for (f, v) in h {
                 let mut ele = [0u8; 20];
                 mix_digest(&mut ele, f);
                 mix_digest(&mut ele, v);
-                xor_digest(&mut d, &ele);
+                xor_digest(d, &ele);
             }
         }
     }
     if e.expire_at.is_some() {
-        xor_digest(&mut d, b"!!expire!!");
+        xor_digest(d, b"!!expire!!");
     }
-    d
 }
 
 /// The whole dataset; all zeros when it is empty.

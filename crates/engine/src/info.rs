@@ -149,9 +149,7 @@ fn stats_section(s: &Server) -> String {
 
 fn replication_section(s: &Server) -> String {
     let mut o = String::from("# Replication\r\n");
-    push(&mut o, "role", "master");
-    push(&mut o, "connected_slaves", s.replica_order.len());
-    for line in &s.replica_info {
+    for line in &s.replication_head {
         o.push_str(line);
         o.push_str("\r\n");
     }

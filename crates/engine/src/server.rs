@@ -64,8 +64,11 @@ pub struct Server {
     pub no_replicas_since: Millis,
     /// Ticks of the 1 Hz replication cron since start (pings fall on its grid).
     pub repl_cron_loops: u64,
-    /// INFO's `slave<i>:` lines, refreshed by the node right before INFO runs.
-    pub replica_info: Vec<String>,
+    /// INFO replication's role-specific lines (role, master link, slave<i>), refreshed by the
+    /// node right before INFO runs.
+    pub replication_head: Vec<String>,
+    /// The command running was sent by our master (it sees keys as the master does).
+    pub executing_master: bool,
 }
 
 impl Server {
@@ -94,7 +97,8 @@ impl Server {
             replica_order: Vec::new(),
             no_replicas_since: now,
             repl_cron_loops: 0,
-            replica_info: Vec::new(),
+            replication_head: Vec::new(),
+            executing_master: false,
         }
     }
 
@@ -107,10 +111,15 @@ impl Server {
         &mut self.dbs[db.min(last)]
     }
 
-    /// Deletes `key` if it is logically expired (a master's lazy expiry). True if deleted.
+    /// `expireIfNeeded`: true if `key` must be treated as missing. A master deletes it (and
+    /// replicas get a DEL); a replica only hides it from its clients, keeping it until the
+    /// master's DEL arrives, and shows it to the master's own commands.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: Millis) -> bool {
         if !self.db(db).is_expired(key, now.as_u64()) {
             return false;
+        }
+        if self.repl.is_replica {
+            return !self.executing_master;
         }
         self.db_mut(db).remove(key);
         self.stats.expired_keys += 1;
@@ -121,7 +130,10 @@ impl Server {
 
     /// A read lookup: expires first, counts keyspace hits and misses.
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now: Millis) -> Option<&Entry> {
-        self.expire_if_needed(db, key, now);
+        if self.expire_if_needed(db, key, now) {
+            self.stats.keyspace_misses += 1;
+            return None;
+        }
         if self.db(db).contains(key) {
             self.stats.keyspace_hits += 1;
         } else {
@@ -132,13 +144,16 @@ impl Server {
 
     /// A write lookup: expires first, no hit/miss accounting.
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now: Millis) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now);
+        if self.expire_if_needed(db, key, now) {
+            return None;
+        }
         self.db_mut(db).get_mut(key)
     }
 
     /// The active expire cycle: removes keys whose TTL passed, a bounded number per call.
     pub fn active_expire_cycle(&mut self, now: Millis) -> usize {
-        if !self.active_expire {
+        // Replicas never expire keys themselves: they wait for their master's DELs.
+        if !self.active_expire || self.repl.is_replica {
             return 0;
         }
         const PER_DB_LIMIT: usize = 200;

@@ -28,6 +28,8 @@ pub struct ReplState {
     pending: Vec<(usize, Vec<Vec<u8>>)>,
     /// Stream bytes written since the node last handed them to its replicas.
     outbox: Vec<u8>,
+    /// A replica never writes its own stream: it forwards its master's.
+    pub is_replica: bool,
 }
 
 impl ReplState {
@@ -41,12 +43,15 @@ impl ReplState {
             seldb: -1,
             pending: Vec::new(),
             outbox: Vec::new(),
+            is_replica: false,
         }
     }
 
     /// Queues one write of the running command.
     pub fn propagate(&mut self, db: usize, args: Vec<Vec<u8>>) {
-        self.pending.push((db, args));
+        if !self.is_replica {
+            self.pending.push((db, args));
+        }
     }
 
     /// Ends the running command: writes its queued writes to the stream.

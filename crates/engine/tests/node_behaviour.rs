@@ -219,3 +219,16 @@ fn random_garbage_never_breaks_the_node() {
     let fresh = h.connect();
     assert_eq!(h.cmd(fresh, &["PING"]), "+PONG\r\n");
 }
+
+/// Values printed by redis-server 7.0.15 for the same dataset.
+#[test]
+fn debug_digest_value_matches_redis() {
+    let mut h = Harness::new(&["--enable-debug-command", "yes"]);
+    let c = h.connect();
+    h.cmd(c, &["SET", "a", "b"]);
+    h.cmd(c, &["RPUSH", "l", "x", "y"]);
+    assert_eq!(
+        h.cmd(c, &["DEBUG", "DIGEST-VALUE", "a", "l", "nokey"]),
+        "*3\r\n+b78559cd22bce6e6df712eb99ce7f3b08e8f8f1f\r\n+a3b14a34cfbd69f970cd30aff36fd797e07b4dbc\r\n+0000000000000000000000000000000000000000\r\n"
+    );
+}

@@ -29,6 +29,11 @@ pub const NO_AUTH: u32 = 1 << 1;
 pub const READONLY: u32 = 1 << 2;
 /// Administrative (CONFIG, DEBUG, SHUTDOWN...).
 pub const ADMIN: u32 = 1 << 3;
+/// Allowed while the dataset is loading (`CMD_LOADING`).
+pub const LOADING_OK: u32 = 1 << 4;
+/// Allowed on a replica whose link is down with replica-serve-stale-data no (`CMD_STALE`).
+pub const STALE_OK: u32 = 1 << 5;
+const LS: u32 = LOADING_OK | STALE_OK;
 
 pub struct Spec {
     /// Lower-case name as Redis's `fullname` (container subcommands are `parent|sub`).
@@ -235,50 +240,52 @@ static TABLE: &[Spec] = &[
     // server and connection
     cmd("ping", -1, 0, server_cmds::ping),
     cmd("echo", 2, 0, server_cmds::echo),
-    cmd("time", 1, 0, server_cmds::time),
-    cmd("select", 2, 0, server_cmds::select),
-    cmd("info", -1, 0, server_cmds::info),
-    cmd("debug", -2, ADMIN, server_cmds::debug),
-    cmd("auth", -2, NO_AUTH, connection::auth),
+    cmd("time", 1, LS, server_cmds::time),
+    cmd("select", 2, LS, server_cmds::select),
+    cmd("info", -1, LS, server_cmds::info),
+    cmd("debug", -2, ADMIN | LS, server_cmds::debug),
+    cmd("auth", -2, NO_AUTH | LS, connection::auth),
     container(
         "config",
         &[
-            cmd("config|get", -3, ADMIN, server_cmds::config_get),
-            cmd("config|set", -4, ADMIN, server_cmds::config_set),
-            cmd("config|resetstat", 2, ADMIN, server_cmds::config_resetstat),
+            cmd("config|get", -3, ADMIN | LS, server_cmds::config_get),
+            cmd("config|set", -4, ADMIN | LS, server_cmds::config_set),
+            cmd("config|resetstat", 2, ADMIN | LS, server_cmds::config_resetstat),
         ],
     ),
     container(
         "client",
         &[
-            cmd("client|setname", 3, 0, connection::client_setname),
-            cmd("client|getname", 2, 0, connection::client_getname),
-            cmd("client|id", 2, 0, connection::client_id),
-            cmd("client|info", 2, 0, connection::client_info),
-            cmd("client|list", -2, ADMIN, connection::client_list),
-            cmd("client|kill", -3, ADMIN, connection::client_kill),
+            cmd("client|setname", 3, LS, connection::client_setname),
+            cmd("client|getname", 2, LS, connection::client_getname),
+            cmd("client|id", 2, LS, connection::client_id),
+            cmd("client|info", 2, LS, connection::client_info),
+            cmd("client|list", -2, ADMIN | LS, connection::client_list),
+            cmd("client|kill", -3, ADMIN | LS, connection::client_kill),
         ],
     ),
     Spec {
         name: "command",
         arity: -1,
-        flags: 0,
+        flags: LS,
         run: server_cmds::command_all,
         subcommands: &[
-            cmd("command|count", 2, 0, server_cmds::command_count),
-            cmd("command|list", -2, 0, server_cmds::command_list),
-            cmd("command|docs", -2, 0, server_cmds::command_docs),
-            cmd("command|info", -2, 0, server_cmds::command_info),
+            cmd("command|count", 2, LS, server_cmds::command_count),
+            cmd("command|list", -2, LS, server_cmds::command_list),
+            cmd("command|docs", -2, LS, server_cmds::command_docs),
+            cmd("command|info", -2, LS, server_cmds::command_info),
         ],
     },
     // Transactions and SHUTDOWN are steered by the node itself (they change how it reads input).
-    cmd("multi", 1, 0, server_cmds::handled_by_node),
-    cmd("exec", 1, 0, server_cmds::handled_by_node),
-    cmd("discard", 1, 0, server_cmds::handled_by_node),
-    cmd("shutdown", -1, ADMIN, server_cmds::shutdown),
+    cmd("multi", 1, LS, server_cmds::handled_by_node),
+    cmd("exec", 1, LS, server_cmds::handled_by_node),
+    cmd("discard", 1, LS, server_cmds::handled_by_node),
+    cmd("shutdown", -1, ADMIN | LS, server_cmds::shutdown),
     // Replication: steered by the node (they turn a client into a replica).
-    cmd("replconf", -1, ADMIN, server_cmds::handled_by_node),
+    cmd("replconf", -1, ADMIN | LS, server_cmds::handled_by_node),
     cmd("psync", -3, ADMIN, server_cmds::handled_by_node),
     cmd("sync", 1, ADMIN, server_cmds::handled_by_node),
-    cmd("role", 1, 0, server_cmds::handled_by_node),
+    cmd("role", 1, LS, server_cmds::handled_by_node),
+    cmd("replicaof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
+    cmd("slaveof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
 ];

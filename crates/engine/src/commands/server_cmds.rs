@@ -46,7 +46,7 @@ pub fn debug(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     if eq_ic(sub, "digest-value") {
         let mut out = Vec::new();
         for key in &a[2..] {
-            let d = ctx.server.db(ctx.db).get(key).map(|e| crate::digest::entry(key, e)).unwrap_or([0; 20]);
+            let d = ctx.server.db(ctx.db).get(key).map(crate::digest::value).unwrap_or([0; 20]);
             out.push(Frame::Simple(crate::digest::hex(&d)));
         }
         return Ok(Frame::Array(out));

@@ -343,7 +343,9 @@ impl Node {
     pub(super) fn replication_cron_master(&mut self, now: Millis) {
         let loops = self.server.repl_cron_loops;
         let period = self.server.config.int("repl-ping-replica-period").max(1) as u64;
-        if loops % period == 0 && !self.server.replica_order.is_empty() {
+        let is_replica = self.link.is_some();
+        // A replica never pings its sub-replicas: it forwards its master's pings.
+        if loops % period == 0 && !self.server.replica_order.is_empty() && !is_replica {
             // The master's heartbeat is part of the stream: lower-case, no SELECT.
             self.server.repl.feed_raw_command(&[b"ping".to_vec()]);
             self.distribute_stream();
@@ -372,6 +374,7 @@ impl Node {
         }
         let ttl = self.server.config.int("repl-backlog-ttl");
         if self.server.replica_order.is_empty()
+            && !is_replica
             && ttl > 0
             && self.server.repl.backlog.is_some()
             && now.unix_seconds().saturating_sub(self.server.no_replicas_since.unix_seconds()) > ttl as u64

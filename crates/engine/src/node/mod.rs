@@ -5,6 +5,7 @@
 //! to call `handle_timeout` next. After any `handle_*` call, drain `poll_output` until `None`.
 
 pub(crate) mod master;
+mod replica;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -47,6 +48,10 @@ pub enum Input<'a> {
     Received { conn: ConnId, bytes: &'a [u8] },
     /// The peer closed or the connection broke.
     Closed { conn: ConnId },
+    /// An `Output::Connect` succeeded.
+    Connected { conn: ConnId },
+    /// An `Output::Connect` failed (refused, unreachable, timed out).
+    ConnectFailed { conn: ConnId, reason: String },
 }
 
 /// What the driver must do. More variants will come (opening connections to a master), so
@@ -60,6 +65,9 @@ pub enum Output {
     Log { level: LogLevel, line: String },
     /// The node stopped (SHUTDOWN). `save` is whether redis-server would have saved the RDB.
     Shutdown { save: bool },
+    /// Open a connection to `host:port` (a replica reaching its master); report the outcome
+    /// with `Input::Connected` / `Input::ConnectFailed`, then bytes as usual.
+    Connect { conn: ConnId, host: String, port: u16 },
 }
 
 pub struct Node {
@@ -71,6 +79,8 @@ pub struct Node {
     /// The time of the latest input, for code paths that are not handed `now`.
     last_now: Millis,
     stopped: bool,
+    /// Set while this node is a replica (REPLICAOF host port).
+    link: Option<replica::MasterLink>,
 }
 
 impl Node {
@@ -84,7 +94,16 @@ impl Node {
             next_repl_cron: now,
             last_now: now,
             stopped: false,
+            link: None,
         };
+        // `--replicaof host port`: no cached master, so the first PSYNC is `? -1`; the
+        // replication cron connects.
+        let replicaof = node.server.config.text("replicaof").to_string();
+        let mut parts = replicaof.split_whitespace();
+        if let (Some(host), Some(port)) = (parts.next(), parts.next().and_then(|p| p.parse::<u16>().ok())) {
+            node.server.repl.is_replica = true;
+            node.link = Some(replica::MasterLink::new(host.to_string(), port, None, now));
+        }
         node.log(LogLevel::Notice, "Server initialized");
         node.log(LogLevel::Notice, "Ready to accept connections");
         node
@@ -124,6 +143,18 @@ impl Node {
             return;
         }
         match input {
+            Input::Received { conn, bytes } if self.is_master_conn(conn) => self.master_bytes(now, bytes),
+            Input::Received { conn, bytes } if self.link.as_ref().and_then(|l| l.master_client) == Some(conn.0) => {
+                self.server.stats.total_net_input_bytes += bytes.len() as u64;
+                self.master_stream_bytes(now, conn, bytes);
+            }
+            Input::Connected { conn } => self.master_connected(now, conn),
+            Input::ConnectFailed { conn, reason } => {
+                self.master_conn_closed(now, conn, &format!("Error condition on socket for SYNC: {reason}"));
+            }
+            Input::Closed { conn } if self.link.as_ref().is_some_and(|l| l.conn == Some(conn)) => {
+                self.master_conn_closed(now, conn, "Master closed the connection during the handshake");
+            }
             Input::Received { conn, bytes } => {
                 let limit = self.server.config.int("client-query-buffer-limit").max(0) as usize;
                 let Some(client) = self.clients.get_mut(&conn.0) else { return };
@@ -166,6 +197,10 @@ impl Node {
                 self.process_client(now, id);
             }
         }
+        // Loading ends on its own timer, not on a cron tick.
+        if self.link.as_ref().and_then(|l| l.loading_until).is_some_and(|t| t <= now) {
+            self.finish_loading(now);
+        }
         if self.server.sleep_until.is_none() && now >= self.next_cron {
             self.cron(now);
         }
@@ -183,7 +218,8 @@ impl Node {
         if self.stopped {
             return None;
         }
-        Some(self.server.sleep_until.unwrap_or(self.next_cron))
+        let loading = self.link.as_ref().and_then(|l| l.loading_until);
+        Some(self.server.sleep_until.unwrap_or(self.next_cron).min(loading.unwrap_or(Millis(u64::MAX))))
     }
 
     // ---- getters for drivers, the simulator and tests ----
@@ -224,6 +260,7 @@ impl Node {
         self.distribute_stream();
         self.check_bgsave_done(now);
         if now >= self.next_repl_cron {
+            self.replication_cron_replica(now);
             self.replication_cron_master(now);
             self.server.repl_cron_loops += 1;
             self.next_repl_cron = self.next_repl_cron.saturating_add(1000).max(now);
@@ -259,10 +296,17 @@ impl Node {
                 Ok(None) => return,
                 Ok(Some(args)) => {
                     client.last_interaction = now;
+                    let from_master = client.is_master;
+                    self.server.executing_master = from_master;
                     let reply = self.execute(now, id, args);
+                    self.server.executing_master = false;
                     // The command (or EXEC) is over: its writes go to the stream as one unit.
                     self.server.repl.flush_pending();
                     self.distribute_stream();
+                    if from_master {
+                        self.master_command_applied(id);
+                        continue;
+                    }
                     if let Some(reply) = reply {
                         // Replica connections never get replies (only the stream).
                         if let Some(c) = self.clients.get_mut(&id).filter(|c| c.replica.is_none()) {
@@ -316,6 +360,9 @@ impl Node {
             return Some(self.reject(id, Frame::err("NOAUTH Authentication required.")));
         }
         let in_multi = client.multi.is_some();
+        if let Some(err) = self.role_refusal(client, spec) {
+            return Some(self.reject(id, err));
+        }
         match spec.name {
             "multi" => {
                 self.count_command(id, spec);
@@ -337,15 +384,29 @@ impl Node {
             "exec" => Some(self.exec(now, id, spec)),
             "replconf" => {
                 self.count_command(id, spec);
+                let getack = args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack"));
+                if getack && self.clients.get(&id).is_some_and(|c| c.is_master) {
+                    // Answered with the offset before this GETACK (it is applied after).
+                    self.send_ack();
+                    return None;
+                }
                 self.replconf(now, id, &args)
             }
             "psync" | "sync" => {
                 self.count_command(id, spec);
+                if self.link.as_ref().is_some_and(|l| l.state != replica::LinkState::Connected) {
+                    return Some(self.error_reply(Frame::err("NOMASTERLINK Can't SYNC while not connected with my master")));
+                }
                 self.sync_command(now, id, &args, spec.name == "psync")
             }
             "role" => {
                 self.count_command(id, spec);
-                Some(self.role_master())
+                Some(if self.link.is_some() { self.role_replica() } else { self.role_master() })
+            }
+            "replicaof" | "slaveof" => {
+                self.count_command(id, spec);
+                let reply = self.replicaof(now, id, &args);
+                Some(if reply.is_error() { self.error_reply(reply) } else { reply })
             }
             _ if in_multi => {
                 if let Some(m) = self.clients.get_mut(&id)?.multi.as_mut() {
@@ -389,7 +450,14 @@ impl Node {
         self.count_command(id, spec);
         let db = self.clients.get(&id).map(|c| c.db).unwrap_or(0);
         if spec.name == "info" {
-            self.server.replica_info = self.replica_info_lines(now);
+            let mut head = if self.link.is_some() {
+                self.replica_info_head(now)
+            } else {
+                vec!["role:master".to_string()]
+            };
+            head.push(format!("connected_slaves:{}", self.server.replica_order.len()));
+            head.extend(self.replica_info_lines(now));
+            self.server.replication_head = head;
         }
         let mut ctx = Ctx { now, server: &mut self.server, clients: &mut self.clients, me: id, db };
         let result = (spec.run)(&mut ctx, args);
@@ -423,6 +491,37 @@ impl Node {
             m.dirty = true;
         }
         self.error_reply(f)
+    }
+
+    /// Checks that depend on being a replica (processCommand's order: READONLY, MASTERDOWN,
+    /// LOADING). The master's own commands are always obeyed.
+    fn role_refusal(&self, client: &Client, spec: &Spec) -> Option<Frame> {
+        let link = self.link.as_ref()?;
+        if client.is_master {
+            return None;
+        }
+        if self.server.config.bool("replica-read-only") && spec.flags & commands::WRITE != 0 {
+            return Some(Frame::err("READONLY You can't write against a read only replica."));
+        }
+        if link.state != replica::LinkState::Connected
+            && !self.server.config.bool("replica-serve-stale-data")
+            && spec.flags & commands::STALE_OK == 0
+        {
+            return Some(Frame::err(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ));
+        }
+        if link.loading_until.is_some() && spec.flags & commands::LOADING_OK == 0 {
+            return Some(Frame::err("LOADING Redis is loading the dataset in memory"));
+        }
+        None
+    }
+
+    /// Removes a client and keeps the counters right.
+    fn remove_client(&mut self, id: u64) -> Option<Client> {
+        let c = self.clients.remove(&id)?;
+        self.server.connected_clients -= 1;
+        Some(c)
     }
 
     fn debug_allowed(&self, id: u64) -> bool {

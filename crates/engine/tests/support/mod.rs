@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use replscope_engine::resp::encode_command;
 use replscope_engine::{Config, ConnId, Input, Millis, Node, Output};
 

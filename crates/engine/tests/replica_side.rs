@@ -1,0 +1,179 @@
+//! Master and replicas in memory: the handshake, full and partial resync, the stream applied
+//! with exact offsets, cascades, promotion. Expected values come from SPEC.md's measurements.
+
+mod support;
+
+use support::cluster::Cluster;
+
+fn synced_pair() -> Cluster {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no"]);
+    c.add(7002, &[]);
+    let m = c.client(7001);
+    c.cmd(m, "SET pre 1");
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "REPLICAOF 127.0.0.1 7001"), "+OK\r\n");
+    c.advance(2_000);
+    c
+}
+
+#[test]
+fn replicaof_does_a_full_sync_and_then_applies_the_stream() {
+    let mut c = synced_pair();
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert_eq!(c.info(7002, "master_replid"), c.info(7001, "master_replid"));
+    assert!(c.logged(7002, "Trying a partial resynchronization (request "), "a runtime REPLICAOF sends its own id");
+    assert_eq!(c.info(7001, "sync_full"), "1");
+    assert_eq!(c.info(7001, "sync_partial_err"), "1", "SPEC §1.3: the first PSYNC names the replica's own history");
+    assert_eq!(c.digest(7001), c.digest(7002));
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    c.cmd(m, "INCR counter");
+    c.cmd(m, "SELECT 3");
+    c.cmd(m, "RPUSH l x y");
+    assert_eq!(c.digest(7001), c.digest(7002));
+    assert_eq!(c.info(7002, "slave_repl_offset"), c.info(7001, "master_repl_offset"));
+    assert_eq!(c.info(7002, "master_repl_offset"), c.info(7001, "master_repl_offset"));
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "SET x 1"), "-READONLY You can't write against a read only replica.\r\n");
+    assert_eq!(c.cmd(r, "GET a"), "$1\r\n1\r\n");
+    let role = c.cmd(r, "ROLE");
+    assert!(role.starts_with("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:7001\r\n$9\r\nconnected\r\n:"), "{role:?}");
+}
+
+#[test]
+fn acks_reach_the_master_every_second() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    c.advance(1_100);
+    let offset = c.info(7001, "master_repl_offset");
+    let slave0 = c.info(7001, "slave0");
+    assert!(slave0.contains(&format!("state=online,offset={offset},")), "{slave0}");
+}
+
+#[test]
+fn a_lost_link_resumes_with_a_partial_resync() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cut(7001, 7002);
+    assert_eq!(c.info(7002, "master_link_status"), "up", "reconnected at once");
+    c.cmd(m, "SET during 1");
+    assert_eq!(c.info(7001, "sync_partial_ok"), "1");
+    assert!(c.logged(7002, "Successful partial resynchronization with master."));
+    assert_eq!(c.digest(7001), c.digest(7002));
+
+    // While the master is unreachable the replica serves its data with the link down.
+    c.down.insert(7001);
+    c.cut(7001, 7002);
+    c.cmd(m, "SET while_away 1");
+    c.cmd(m, "SET while_away2 2");
+    c.advance(3_000);
+    assert_eq!(c.info(7002, "master_link_status"), "down");
+    assert_eq!(c.info(7002, "master_link_down_since_seconds"), "3");
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "GET during"), "$1\r\n1\r\n");
+    c.down.clear();
+    c.advance(1_100);
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert_eq!(c.info(7001, "sync_partial_ok"), "2");
+    assert_eq!(c.info(7001, "sync_full"), "1");
+    assert_eq!(c.digest(7001), c.digest(7002));
+}
+
+#[test]
+fn an_overrun_backlog_means_a_full_resync() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no", "--repl-backlog-size", "16384"]);
+    c.add(7002, &[]);
+    let r = c.client(7002);
+    c.cmd(r, "REPLICAOF 127.0.0.1 7001");
+    c.advance(1_000);
+    let m = c.client(7001);
+    c.down.insert(7001);
+    c.cut(7001, 7002);
+    for i in 0..100 {
+        c.cmd(m, &format!("SET big{i} {}", "b".repeat(1000)));
+    }
+    c.down.clear();
+    c.advance(2_000);
+    assert_eq!(c.info(7001, "sync_full"), "2");
+    assert_eq!(c.digest(7001), c.digest(7002));
+}
+
+#[test]
+fn replica_of_a_replica_gets_the_same_stream() {
+    let mut c = synced_pair();
+    c.add(7003, &[]);
+    let r2 = c.client(7003);
+    c.cmd(r2, "REPLICAOF 127.0.0.1 7002");
+    c.advance(7_000);
+    let m = c.client(7001);
+    c.cmd(m, "SET chained 1");
+    c.advance(10_000);
+    let off = c.info(7001, "master_repl_offset");
+    assert_eq!(c.info(7002, "master_repl_offset"), off);
+    assert_eq!(c.info(7003, "master_repl_offset"), off);
+    assert_eq!(c.info(7003, "master_replid"), c.info(7001, "master_replid"));
+    assert_eq!(c.digest(7003), c.digest(7001));
+}
+
+#[test]
+fn promotion_keeps_the_history_as_replid2_and_siblings_continue_partially() {
+    let mut c = synced_pair();
+    c.add(7003, &[]);
+    let r2 = c.client(7003);
+    c.cmd(r2, "REPLICAOF 127.0.0.1 7002");
+    // 7002 has the default diskless sync: the snapshot waits repl-diskless-sync-delay (5 s).
+    c.advance(7_000);
+    assert_eq!(c.info(7003, "master_link_status"), "up");
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    let old_id = c.info(7001, "master_replid");
+    let offset: i64 = c.info(7001, "master_repl_offset").parse().unwrap();
+    let r1 = c.client(7002);
+    assert_eq!(c.cmd(r1, "REPLICAOF NO ONE"), "+OK\r\n");
+    assert_eq!(c.info(7002, "master_replid2"), old_id);
+    assert_eq!(c.info(7002, "second_repl_offset"), (offset + 1).to_string());
+    c.advance(2_000);
+    assert_eq!(c.info(7003, "master_replid"), c.info(7002, "master_replid"), "+CONTINUE <newid>");
+    assert_eq!(c.info(7002, "sync_full"), "1", "only 7003's very first sync");
+    // The old master rejoins the new one through replid2: partial.
+    let m = c.client(7001);
+    c.cmd(m, "REPLICAOF 127.0.0.1 7002");
+    c.advance(2_000);
+    assert_eq!(c.info(7001, "master_link_status"), "up");
+    assert_eq!(c.info(7002, "sync_partial_ok"), "2", "7003 and 7001 both continued");
+    let p = c.client(7002);
+    c.cmd(p, "SET after 1");
+    assert_eq!(c.digest(7001), c.digest(7002));
+    assert_eq!(c.digest(7003), c.digest(7002));
+}
+
+#[test]
+fn startup_replicaof_sends_psync_question_mark() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no"]);
+    c.add(7002, &["--replicaof", "127.0.0.1", "7001"]);
+    c.advance(2_000);
+    assert!(c.logged(7002, "Partial resynchronization not possible (no cached master)"));
+    assert_eq!(c.info(7001, "sync_partial_err"), "0");
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+}
+
+#[test]
+fn expired_keys_wait_for_the_masters_del_on_a_replica() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no"]);
+    c.add(7002, &["--replicaof", "127.0.0.1", "7001"]);
+    c.advance(2_000);
+    let m = c.client(7001);
+    c.cmd(m, "DEBUG SET-ACTIVE-EXPIRE 0");
+    c.cmd(m, "SET k v PX 100");
+    c.advance(200);
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "GET k"), "$-1\r\n", "hidden from reads");
+    assert_eq!(c.cmd(r, "DBSIZE"), ":1\r\n", "but still stored");
+    c.cmd(m, "GET k");
+    assert_eq!(c.cmd(r, "DBSIZE"), ":0\r\n", "the master's DEL removed it");
+}
