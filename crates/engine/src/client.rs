@@ -80,6 +80,8 @@ pub struct Client {
     pub replica: Option<ReplicaLink>,
     /// This connection is our master: its commands are the replication stream.
     pub is_master: bool,
+    /// Closed because its bytes were not RESP.
+    pub protocol_error: bool,
 }
 
 impl Client {
@@ -101,6 +103,7 @@ impl Client {
             repl_conf: ReplConf::default(),
             replica: None,
             is_master: false,
+            protocol_error: false,
         }
     }
 

@@ -177,3 +177,69 @@ fn expired_keys_wait_for_the_masters_del_on_a_replica() {
     c.cmd(m, "GET k");
     assert_eq!(c.cmd(r, "DBSIZE"), ":0\r\n", "the master's DEL removed it");
 }
+
+#[test]
+fn client_kill_type_master_resumes_partially() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "CLIENT KILL TYPE master"), ":1\r\n");
+    c.cmd(m, "SET b 2");
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert_eq!(c.info(7001, "sync_partial_ok"), "1");
+    assert_eq!(c.digest(7001), c.digest(7002));
+    let k = c.client(7001);
+    assert_eq!(c.cmd(k, "CLIENT KILL TYPE replica"), ":1\r\n");
+    c.cmd(m, "SET c 3");
+    assert_eq!(c.info(7001, "sync_partial_ok"), "2");
+    assert_eq!(c.digest(7001), c.digest(7002));
+}
+
+/// Property: however the stream is cut into pieces on the wire, the replica ends in the
+/// master's state with the master's offset (offsets advance per whole command only).
+#[test]
+fn any_split_of_the_stream_gives_the_same_replica() {
+    for seed in 1..=40u64 {
+        let mut c = Cluster::new();
+        c.split = Some(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        c.add(7001, &["--repl-diskless-sync", if seed % 2 == 0 { "no" } else { "yes" }, "--repl-diskless-sync-delay", "0"]);
+        c.add(7002, &[]);
+        let m = c.client(7001);
+        c.cmd(m, "SET before 1");
+        let r = c.client(7002);
+        c.cmd(r, "REPLICAOF 127.0.0.1 7001");
+        c.advance(1_000);
+        for i in 0..20 {
+            c.cmd(m, &format!("SET k{i} {}", "v".repeat(i * 7)));
+            c.cmd(m, "MULTI");
+            c.cmd(m, &format!("HSET h{i} f {i}"));
+            c.cmd(m, &format!("LPUSH l x{i}"));
+            c.cmd(m, "EXEC");
+            c.cmd(m, &format!("SELECT {}", i % 3));
+            c.cmd(m, "INCRBYFLOAT f 0.1");
+        }
+        c.advance(1_100);
+        assert_eq!(c.digest(7001), c.digest(7002), "seed {seed}");
+        assert_eq!(c.info(7002, "slave_repl_offset"), c.info(7001, "master_repl_offset"), "seed {seed}");
+        let slave0 = c.info(7001, "slave0");
+        assert!(slave0.contains(&format!("offset={},", c.info(7001, "master_repl_offset"))), "seed {seed}: {slave0}");
+    }
+}
+
+/// Garbage from the master ends the link (not cached: the next PSYNC is `? -1`) and the
+/// replica keeps serving its data.
+#[test]
+fn a_protocol_error_from_the_master_drops_the_cache() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    // Inject bytes into the master link as if the master had sent them.
+    let conn = c.master_link_conn(7002).expect("linked");
+    c.nodes.get_mut(&7002).unwrap().handle_input(c.now, replscope_engine::Input::Received { conn, bytes: b"*1\r\n+oops\r\n" });
+    c.pump();
+    c.advance(1_000);
+    assert!(c.logged(7002, "Partial resynchronization not possible (no cached master)"));
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert_eq!(c.digest(7001), c.digest(7002));
+}

@@ -70,7 +70,15 @@ pub fn client_list(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
             let wanted: Vec<u64> = ctx
                 .clients
                 .iter()
-                .filter(|(_, c)| if want_replicas { c.replica.is_some() } else { eq_ic(t, "normal") && c.replica.is_none() })
+                .filter(|(_, c)| {
+                    if want_replicas {
+                        c.replica.is_some()
+                    } else if eq_ic(t, "master") {
+                        c.is_master
+                    } else {
+                        eq_ic(t, "normal") && c.replica.is_none() && !c.is_master
+                    }
+                })
                 .map(|(id, _)| *id)
                 .collect();
             ids = Some(wanted);
@@ -157,8 +165,9 @@ pub fn client_kill(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
             && laddr.is_none_or(|x| x == c.laddr.as_bytes())
             && id.is_none_or(|x| x == *cid)
             && kind.as_deref().is_none_or(|k| match k {
-                b"normal" => c.replica.is_none(),
+                b"normal" => c.replica.is_none() && !c.is_master,
                 b"replica" | b"slave" => c.replica.is_some(),
+                b"master" => c.is_master,
                 _ => false,
             });
         if matches {

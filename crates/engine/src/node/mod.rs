@@ -315,7 +315,10 @@ impl Node {
                     }
                 }
                 Err(ProtocolError(msg)) => {
-                    Frame::err(format!("ERR {msg}")).encode_into(&mut client.out);
+                    if !client.is_master {
+                        Frame::err(format!("ERR {msg}")).encode_into(&mut client.out);
+                    }
+                    client.protocol_error = true;
                     client.close_after_reply = true;
                     client.parser.clear();
                     let line = format!("Protocol error ({msg}) from client: {}", client.list_line(now));
@@ -557,13 +560,18 @@ impl Node {
             }
         }
         for id in closed {
-            if let Some(c) = self.clients.remove(&id) {
-                self.server.connected_clients -= 1;
+            self.outputs.push_back(Output::Close { conn: ConnId(id) });
+            if self.clients.get(&id).is_some_and(|c| c.is_master) {
+                // Killed or broken by a protocol error: a protocol error is not cached.
+                let cache = !self.clients.get(&id).is_some_and(|c| c.protocol_error);
+                self.master_client_dropped(now, cache);
+                continue;
+            }
+            if let Some(c) = self.remove_client(id) {
                 if c.replica.is_some() {
                     self.replica_gone(now, id, &c.replica_name());
                 }
             }
-            self.outputs.push_back(Output::Close { conn: ConnId(id) });
         }
         if let Some(mode) = self.server.shutdown {
             self.stop(mode);

@@ -244,29 +244,36 @@ impl Node {
         self.log(LogLevel::Notice, "Non blocking connect for SYNC fired the event.");
     }
 
+    /// The master client is gone on our side (CLIENT KILL TYPE master, a protocol error):
+    /// `replicationCacheMaster` unless `cache` is false, then reconnect at once.
+    pub(super) fn master_client_dropped(&mut self, now: Millis, cache: bool) {
+        let Some(link) = self.link.clone() else { return };
+        let Some(mid) = link.master_client else { return };
+        let db = self.remove_client(mid).map(|c| c.db).unwrap_or(0);
+        self.log(LogLevel::Notice, "Connection with master lost.");
+        let cached = if cache {
+            self.log(LogLevel::Notice, "Caching the disconnected master state.");
+            Some(Cached { replid: self.server.repl.replid.clone(), reploff: link.reploff, read_reploff: link.reploff, db })
+        } else {
+            None
+        };
+        if let Some(l) = self.link.as_mut() {
+            l.cached = cached;
+            l.master_client = None;
+            l.conn = None;
+            l.down_since = Some(now);
+            l.unapplied.clear();
+        }
+        self.log(LogLevel::Notice, format!("Reconnecting to MASTER {}:{}", link.host, link.port));
+        self.connect_to_master(now);
+    }
+
     /// The connection to the master failed or broke.
     pub(super) fn master_conn_closed(&mut self, now: Millis, conn: ConnId, reason: &str) {
         let Some(link) = self.link.clone().filter(|l| l.conn == Some(conn)) else { return };
-        if let Some(mid) = link.master_client {
-            let db = self.remove_client(mid).map(|c| c.db).unwrap_or(0);
-            self.log(LogLevel::Notice, "Connection with master lost.");
-            self.log(LogLevel::Notice, "Caching the disconnected master state.");
-            let cached = Cached {
-                replid: self.server.repl.replid.clone(),
-                reploff: link.reploff,
-                read_reploff: link.reploff,
-                db,
-            };
-            if let Some(l) = self.link.as_mut() {
-                l.cached = Some(cached);
-                l.master_client = None;
-                l.down_since = Some(now);
-                l.unapplied.clear();
-            }
-            // A lost link is retried at once, not on the next cron tick.
-            let (h, p) = (link.host.clone(), link.port);
-            self.log(LogLevel::Notice, format!("Reconnecting to MASTER {h}:{p}"));
-            self.connect_to_master(now);
+        if link.master_client.is_some() {
+            // A lost link is cached and retried at once, not on the next cron tick.
+            self.master_client_dropped(now, true);
             return;
         }
         if !reason.is_empty() {

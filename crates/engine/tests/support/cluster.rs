@@ -20,6 +20,8 @@ pub struct Cluster {
     /// Ports that refuse connections (as if the node were down).
     pub down: BTreeSet<u16>,
     pub logs: Vec<(u16, String)>,
+    /// When set, bytes between nodes arrive in random-sized pieces (xorshift state).
+    pub split: Option<u64>,
 }
 
 impl Cluster {
@@ -31,6 +33,7 @@ impl Cluster {
             inbox: BTreeMap::new(),
             down: BTreeSet::new(),
             logs: Vec::new(),
+            split: None,
         }
     }
 
@@ -102,8 +105,22 @@ impl Cluster {
                 if let Some(buf) = self.inbox.get_mut(&(port, conn)) {
                     buf.extend(bytes);
                 } else if let Some(&(peer, pconn)) = self.links.get(&(port, conn)) {
-                    if let Some(n) = self.nodes.get_mut(&peer) {
-                        n.handle_input(now, Input::Received { conn: pconn, bytes: &bytes });
+                    let mut rest: &[u8] = &bytes;
+                    while !rest.is_empty() {
+                        let n = match self.split.as_mut() {
+                            Some(s) => {
+                                *s ^= *s << 13;
+                                *s ^= *s >> 7;
+                                *s ^= *s << 17;
+                                1 + (*s % 40) as usize
+                            }
+                            None => rest.len(),
+                        }
+                        .min(rest.len());
+                        if let Some(node) = self.nodes.get_mut(&peer) {
+                            node.handle_input(now, Input::Received { conn: pconn, bytes: &rest[..n] });
+                        }
+                        rest = &rest[n..];
                     }
                 }
             }
@@ -175,6 +192,11 @@ impl Cluster {
         }
         self.now = target;
         self.pump();
+    }
+
+    /// The conn id node `port` uses for its (first) link to another node.
+    pub fn master_link_conn(&self, port: u16) -> Option<ConnId> {
+        self.links.keys().find(|(p, _)| *p == port).map(|(_, c)| *c)
     }
 
     pub fn logged(&self, port: u16, needle: &str) -> bool {
