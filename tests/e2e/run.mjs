@@ -225,6 +225,17 @@ test('the active expire cycle removes keys on its own', async (page) => {
   );
 });
 
+test('REPLICAOF a missing master is refused and logged, then undone', async (page) => {
+  assertEqual(await run(page, 'REPLICAOF 127.0.0.1 7000'), 'OK', 'REPLICAOF');
+  const log = page.getByTestId('server-log');
+  await eventually('the connection attempt in the server log', async () => {
+    const text = await log.textContent();
+    return text.includes('Connecting to MASTER 127.0.0.1:7000') && text.includes('Connection refused');
+  });
+  assertEqual(await run(page, 'REPLICAOF NO ONE'), 'OK', 'REPLICAOF NO ONE');
+  assertEqual(await run(page, 'SET after-replicaof 1'), 'OK', 'writes accepted again');
+});
+
 test('SHUTDOWN stops the node and a new one can be started', async (page) => {
   const input = page.getByTestId('console-input');
   await input.fill('SHUTDOWN NOSAVE');

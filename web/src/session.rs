@@ -2,7 +2,7 @@
 //! the time in and renders what comes out, and native unit tests drive it the same way.
 
 use replscope_console::{Console, Submitted};
-use replscope_engine::{Config, LogLevel, Millis, Node, Output, REDIS_VERSION};
+use replscope_engine::{Config, Input, LogLevel, Millis, Node, Output, REDIS_VERSION};
 
 /// One line of the server's log, as the side panel shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,8 +18,9 @@ pub struct LogLine {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
     pub running: bool,
-    /// From the `replicaof` directive: the engine has no role getter yet.
-    pub role: String,
+    /// The `databases` directive. (No role here: the engine has no role getter yet, and
+    /// the `replicaof` directive does not follow REPLICAOF.)
+    pub databases: String,
     pub run_id: String,
     pub port: String,
     pub hz: String,
@@ -58,7 +59,7 @@ impl Session {
             logs: Vec::new(),
         };
         let _ = s.console.connect(&mut s.node, now);
-        s.collect_logs();
+        s.collect_logs(now);
         s
     }
 
@@ -68,26 +69,26 @@ impl Session {
         self.node = Node::new(node_config(), seed, now);
         self.started = now;
         let _ = self.console.connect(&mut self.node, now);
-        self.collect_logs();
+        self.collect_logs(now);
     }
 
     pub fn submit(&mut self, now: Millis, line: &str) -> Submitted {
         let out = self.console.submit(&mut self.node, now, line);
-        self.collect_logs();
+        self.collect_logs(now);
         out
     }
 
     /// Runs due timers; returns what a running command printed meanwhile.
     pub fn tick(&mut self, now: Millis) -> Option<String> {
         let out = self.console.tick(&mut self.node, now);
-        self.collect_logs();
+        self.collect_logs(now);
         out
     }
 
     /// Ctrl-C: redis-cli stops (and its connection with it). Whether something was running.
     pub fn interrupt(&mut self, now: Millis) -> bool {
         let was = self.console.interrupt(&mut self.node, now);
-        self.collect_logs();
+        self.collect_logs(now);
         was
     }
 
@@ -122,10 +123,9 @@ impl Session {
         let get = |name: &str| config.get(name).unwrap_or("").to_string();
         let keyspace: Vec<(usize, usize)> =
             (0..self.databases()).map(|db| (db, self.node.dbsize(db))).filter(|&(_, n)| n > 0).collect();
-        let replicaof = get("replicaof");
         Facts {
             running: !self.node.is_stopped(),
-            role: if replicaof.is_empty() { "master".into() } else { format!("replica of {replicaof}") },
+            databases: get("databases"),
             run_id: self.node.run_id().to_string(),
             port: get("port"),
             hz: get("hz"),
@@ -145,17 +145,26 @@ impl Session {
         (self.node.config().int("databases").clamp(1, 1024)) as usize
     }
 
-    fn collect_logs(&mut self) {
+    /// Keeps the log lines and answers what the node asks of the network. The page has no
+    /// other server, so a connection the node opens (REPLICAOF) is refused, as it would be
+    /// on a machine where nothing listens there; the node retries on its own timer.
+    fn collect_logs(&mut self, now: Millis) {
         for out in self.console.take_other_outputs() {
-            if let Output::Log { level, line } = out {
-                self.next_log_id += 1;
-                self.logs.push(LogLine {
-                    id: self.next_log_id,
-                    at: Millis(0),
-                    symbol: level.symbol(),
-                    warning: level == LogLevel::Warning,
-                    text: line,
-                });
+            match out {
+                Output::Log { level, line } => {
+                    self.next_log_id += 1;
+                    self.logs.push(LogLine {
+                        id: self.next_log_id,
+                        at: Millis(0),
+                        symbol: level.symbol(),
+                        warning: level == LogLevel::Warning,
+                        text: line,
+                    });
+                }
+                Output::Connect { conn, .. } => {
+                    self.node.handle_input(now, Input::ConnectFailed { conn, reason: "Connection refused".into() });
+                }
+                _ => {}
             }
         }
     }
@@ -186,7 +195,7 @@ mod tests {
         assert_eq!(s.submit(T0, "SET a 1"), Submitted::Done("OK\n".into()));
         let f = s.facts();
         assert!(f.running && f.connected);
-        assert_eq!(f.role, "master");
+        assert_eq!(f.databases, "16");
         assert_eq!(f.run_id.len(), 40);
         assert_eq!(f.keys_total, 2);
         assert_eq!(f.keyspace, vec![(0, 1), (3, 1)]);
@@ -230,6 +239,22 @@ mod tests {
         assert!(s.interrupt(now));
         assert!(!s.is_pending() && !s.in_replica_mode());
         assert_eq!(s.submit(now, "PING"), Submitted::Done("PONG\n".into()));
+    }
+
+    #[test]
+    fn replicaof_is_refused_by_the_empty_network() {
+        let mut s = Session::new(T0, 3);
+        assert_eq!(s.submit(T0, "REPLICAOF 127.0.0.1 7000"), Submitted::Done("OK\n".into()));
+        let mut now = T0;
+        for _ in 0..30 {
+            now = s.next_timeout().unwrap().max(now);
+            s.tick(now);
+        }
+        let logs = s.take_logs_at(now);
+        assert!(logs.iter().any(|l| l.text == "Connecting to MASTER 127.0.0.1:7000"), "{logs:?}");
+        assert!(logs.iter().any(|l| l.text.contains("Connection refused")), "{logs:?}");
+        assert_eq!(s.submit(now, "REPLICAOF NO ONE"), Submitted::Done("OK\n".into()));
+        assert_eq!(s.submit(now, "SET k v"), Submitted::Done("OK\n".into()));
     }
 
     #[test]

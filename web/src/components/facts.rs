@@ -32,8 +32,8 @@ pub fn NodeFacts() -> impl IntoView {
             </div>
             <dl class="fact-list">
                 <div>
-                    <dt>"Role"</dt>
-                    <dd data-testid="fact-role">{move || f.with(|f| f.role.clone())}</dd>
+                    <dt>"Databases"</dt>
+                    <dd data-testid="fact-databases">{move || f.with(|f| f.databases.clone())}</dd>
                 </div>
                 <div>
                     <dt>"Keys"</dt>
