@@ -82,6 +82,10 @@ pub struct Client {
     pub is_master: bool,
     /// Closed because its bytes were not RESP.
     pub protocol_error: bool,
+    /// `master_repl_offset` right after this client's last command (what WAIT waits for).
+    pub woff: i64,
+    /// Blocked in WAIT: its input waits.
+    pub blocked: bool,
 }
 
 impl Client {
@@ -104,6 +108,8 @@ impl Client {
             replica: None,
             is_master: false,
             protocol_error: false,
+            woff: 0,
+            blocked: false,
         }
     }
 

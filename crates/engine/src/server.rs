@@ -69,6 +69,8 @@ pub struct Server {
     pub replication_head: Vec<String>,
     /// The command running was sent by our master (it sees keys as the master does).
     pub executing_master: bool,
+    /// Replicas online and acking within min-replicas-max-lag (`repl_good_slaves_count`).
+    pub good_replicas: usize,
 }
 
 impl Server {
@@ -99,6 +101,7 @@ impl Server {
             repl_cron_loops: 0,
             replication_head: Vec::new(),
             executing_master: false,
+            good_replicas: 0,
         }
     }
 

@@ -243,3 +243,81 @@ fn a_protocol_error_from_the_master_drops_the_cache() {
     assert_eq!(c.info(7002, "master_link_status"), "up");
     assert_eq!(c.digest(7001), c.digest(7002));
 }
+
+/// SPEC §8 / exp5 with one replica.
+#[test]
+fn wait_counts_acknowledging_replicas() {
+    let mut c = synced_pair();
+    c.advance(1_100);
+    let m = c.client(7001);
+    c.cmd(m, "SET w 1");
+    // The write reaches the replica at once, but its ACK comes with the GETACK answer.
+    assert_eq!(c.cmd(m, "WAIT 1 0"), ":1\r\n");
+    assert_eq!(c.cmd(m, "WAIT 0 0"), ":1\r\n");
+    assert_eq!(c.cmd(m, "WAIT 2 500"), "", "blocked: only one replica exists");
+    c.advance(400);
+    assert_eq!(c.take(m), "");
+    c.advance(200);
+    assert_eq!(c.take(m), ":1\r\n", "resolved by the 10 Hz cron after the timeout");
+    assert_eq!(c.cmd(m, "MULTI"), "+OK\r\n");
+    c.cmd(m, "WAIT 5 0");
+    // Answers at once; 0 as measured on 7.0.15: the previous WAIT's GETACK moved the offset
+    // past what the replica acknowledged (it ACKs the offset before a GETACK).
+    assert_eq!(c.cmd(m, "EXEC"), "*1\r\n:0\r\n", "WAIT inside MULTI answers at once");
+    assert_eq!(c.cmd(m, "WAIT -1 abc"), "-ERR timeout is not an integer or out of range\r\n");
+    assert_eq!(c.cmd(m, "WAIT 1 -5"), "-ERR timeout is negative\r\n");
+    let r = c.client(7002);
+    assert!(c.cmd(r, "WAIT 1 0").starts_with("-ERR WAIT cannot be used with replica instances."));
+    // Link cut: nobody acks the new write.
+    c.down.insert(7001);
+    c.cut(7001, 7002);
+    c.cmd(m, "SET lost 1");
+    assert_eq!(c.cmd(m, "WAIT 1 300"), "");
+    c.advance(400);
+    assert_eq!(c.take(m), ":0\r\n");
+}
+
+#[test]
+fn wait_with_no_replicas_still_appends_a_getack() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no"]);
+    c.add(7002, &[]);
+    let r = c.client(7002);
+    c.cmd(r, "REPLICAOF 127.0.0.1 7001");
+    c.advance(1_000);
+    c.cmd(r, "REPLICAOF NO ONE");
+    c.advance(100);
+    let m = c.client(7001);
+    assert_eq!(c.info(7001, "connected_slaves"), "0");
+    let before: i64 = c.info(7001, "master_repl_offset").parse().unwrap();
+    assert_eq!(c.cmd(m, "WAIT 0 0"), ":0\r\n");
+    assert_eq!(c.cmd(m, "WAIT 1 100"), "");
+    c.advance(200);
+    assert_eq!(c.take(m), ":0\r\n");
+    let after: i64 = c.info(7001, "master_repl_offset").parse().unwrap();
+    assert_eq!(after - before, 37, "exp2: the GETACK is in the stream even with 0 replicas");
+}
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_good_replicas() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "CONFIG SET min-replicas-to-write 2");
+    c.advance(1_100);
+    assert_eq!(c.cmd(m, "SET x 1"), "-NOREPLICAS Not enough good replicas to write.\r\n");
+    assert_eq!(c.cmd(m, "GET pre"), "$1\r\n1\r\n", "reads still work");
+    assert_eq!(c.info(7001, "min_slaves_good_slaves"), "1");
+    c.cmd(m, "CONFIG SET min-replicas-to-write 1");
+    c.advance(1_100);
+    assert_eq!(c.cmd(m, "SET x 1"), "+OK\r\n");
+    // A silent replica stops counting after min-replicas-max-lag.
+    c.cmd(m, "CONFIG SET min-replicas-max-lag 2");
+    c.down.insert(7001);
+    c.cut(7001, 7002);
+    c.advance(1_100);
+    assert_eq!(c.cmd(m, "SET y 1"), "-NOREPLICAS Not enough good replicas to write.\r\n");
+    assert_eq!(c.info(7001, "min_slaves_good_slaves"), "0");
+    c.down.clear();
+    c.advance(2_100);
+    assert_eq!(c.cmd(m, "SET y 1"), "+OK\r\n");
+}

@@ -287,5 +287,6 @@ static TABLE: &[Spec] = &[
     cmd("sync", 1, ADMIN, server_cmds::handled_by_node),
     cmd("role", 1, LS, server_cmds::handled_by_node),
     cmd("replicaof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
+    cmd("wait", 3, 0, server_cmds::handled_by_node),
     cmd("slaveof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
 ];

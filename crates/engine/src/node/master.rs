@@ -237,6 +237,7 @@ impl Node {
         });
         self.server.replica_order.push(id);
         self.server.stats.sync_partial_ok += 1;
+        self.refresh_good_replicas(now);
         self.log(
             LogLevel::Notice,
             format!(
@@ -334,6 +335,7 @@ impl Node {
                 self.log(LogLevel::Notice, format!("Synchronization with replica {name} succeeded"));
             }
         }
+        self.refresh_good_replicas(now);
         if !self.server.config.bool("repl-diskless-sync") {
             self.start_bgsave(now);
         }
@@ -386,6 +388,7 @@ impl Node {
             self.log(LogLevel::Notice, format!("Replication backlog freed after {ttl} seconds without connected replicas."));
         }
         self.start_pending_fork(now);
+        self.refresh_good_replicas(now);
     }
 
     /// `replicationStartPendingFork`: starts a snapshot for replicas waiting to start one.
@@ -457,6 +460,7 @@ impl Node {
     /// A replica connection went away.
     pub(super) fn replica_gone(&mut self, now: Millis, id: u64, name: &str) {
         self.server.replica_order.retain(|r| *r != id);
+        self.refresh_good_replicas(now);
         self.log(LogLevel::Notice, format!("Connection with replica {name} lost."));
         if self.server.replica_order.is_empty() {
             self.server.no_replicas_since = now;

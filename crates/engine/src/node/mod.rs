@@ -6,6 +6,7 @@
 
 pub(crate) mod master;
 mod replica;
+mod wait;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -81,6 +82,10 @@ pub struct Node {
     stopped: bool,
     /// Set while this node is a replica (REPLICAOF host port).
     link: Option<replica::MasterLink>,
+    /// Clients blocked in WAIT.
+    waiters: Vec<wait::Waiter>,
+    /// A WAIT started since the last pass: send REPLCONF GETACK once.
+    get_ack_pending: bool,
 }
 
 impl Node {
@@ -95,6 +100,8 @@ impl Node {
             last_now: now,
             stopped: false,
             link: None,
+            waiters: Vec::new(),
+            get_ack_pending: false,
         };
         // `--replicaof host port`: no cached master, so the first PSYNC is `? -1`; the
         // replication cron connects.
@@ -172,6 +179,7 @@ impl Node {
                 }
             }
             Input::Closed { conn } => {
+                self.forget_waiter(conn.0);
                 if let Some(c) = self.clients.remove(&conn.0) {
                     self.server.connected_clients -= 1;
                     if c.replica.is_some() {
@@ -180,6 +188,7 @@ impl Node {
                 }
             }
         }
+        self.serve_waiters(now, false);
         self.flush(now);
     }
 
@@ -201,9 +210,11 @@ impl Node {
         if self.link.as_ref().and_then(|l| l.loading_until).is_some_and(|t| t <= now) {
             self.finish_loading(now);
         }
-        if self.server.sleep_until.is_none() && now >= self.next_cron {
+        let cron_tick = self.server.sleep_until.is_none() && now >= self.next_cron;
+        if cron_tick {
             self.cron(now);
         }
+        self.serve_waiters(now, cron_tick);
         self.flush(now);
     }
 
@@ -284,7 +295,7 @@ impl Node {
                 return;
             }
             let Some(client) = self.clients.get(&id) else { return };
-            if client.close_after_reply {
+            if client.close_after_reply || client.blocked {
                 return;
             }
             let limits = RequestLimits {
@@ -306,6 +317,10 @@ impl Node {
                     if from_master {
                         self.master_command_applied(id);
                         continue;
+                    }
+                    let offset = self.server.repl.offset;
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.woff = offset;
                     }
                     if let Some(reply) = reply {
                         // Replica connections never get replies (only the stream).
@@ -363,6 +378,9 @@ impl Node {
             return Some(self.reject(id, Frame::err("NOAUTH Authentication required.")));
         }
         let in_multi = client.multi.is_some();
+        if spec.flags & commands::WRITE != 0 && !client.is_master && self.too_few_replicas() {
+            return Some(self.reject(id, Frame::err("NOREPLICAS Not enough good replicas to write.")));
+        }
         if let Some(err) = self.role_refusal(client, spec) {
             return Some(self.reject(id, err));
         }
@@ -385,31 +403,8 @@ impl Node {
                 }
             }
             "exec" => Some(self.exec(now, id, spec)),
-            "replconf" => {
-                self.count_command(id, spec);
-                let getack = args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack"));
-                if getack && self.clients.get(&id).is_some_and(|c| c.is_master) {
-                    // Answered with the offset before this GETACK (it is applied after).
-                    self.send_ack();
-                    return None;
-                }
-                self.replconf(now, id, &args)
-            }
-            "psync" | "sync" => {
-                self.count_command(id, spec);
-                if self.link.as_ref().is_some_and(|l| l.state != replica::LinkState::Connected) {
-                    return Some(self.error_reply(Frame::err("NOMASTERLINK Can't SYNC while not connected with my master")));
-                }
-                self.sync_command(now, id, &args, spec.name == "psync")
-            }
-            "role" => {
-                self.count_command(id, spec);
-                Some(if self.link.is_some() { self.role_replica() } else { self.role_master() })
-            }
-            "replicaof" | "slaveof" => {
-                self.count_command(id, spec);
-                let reply = self.replicaof(now, id, &args);
-                Some(if reply.is_error() { self.error_reply(reply) } else { reply })
+            "psync" | "sync" if in_multi => {
+                Some(self.reject(id, Frame::err("ERR Command not allowed inside a transaction")))
             }
             _ if in_multi => {
                 if let Some(m) = self.clients.get_mut(&id)?.multi.as_mut() {
@@ -422,8 +417,49 @@ impl Node {
                 // A successful SHUTDOWN never answers: the server is gone.
                 if reply.is_error() { Some(reply) } else { None }
             }
-            _ => Some(self.call(now, id, spec, &args)),
+            _ => self.dispatch(now, id, spec, &args, false),
         }
+    }
+
+    /// Runs one command whose checks passed, at top level or inside EXEC. `None`: no reply.
+    fn dispatch(&mut self, now: Millis, id: u64, spec: &'static Spec, args: &[Vec<u8>], in_exec: bool) -> Option<Frame> {
+        let reply = match spec.name {
+            "replconf" => {
+                self.count_command(id, spec);
+                let getack = args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"getack"));
+                if getack && self.clients.get(&id).is_some_and(|c| c.is_master) {
+                    // Answered with the offset before this GETACK (it is applied after).
+                    self.send_ack();
+                    return None;
+                }
+                self.replconf(now, id, args)
+            }
+            "psync" | "sync" => {
+                self.count_command(id, spec);
+                if self.link.as_ref().is_some_and(|l| l.state != replica::LinkState::Connected) {
+                    Some(Frame::err("NOMASTERLINK Can't SYNC while not connected with my master"))
+                } else {
+                    self.sync_command(now, id, args, spec.name == "psync")
+                }
+            }
+            "role" => {
+                self.count_command(id, spec);
+                Some(if self.link.is_some() { self.role_replica() } else { self.role_master() })
+            }
+            "wait" => {
+                self.count_command(id, spec);
+                self.wait_command(now, id, args, in_exec)
+            }
+            "replicaof" | "slaveof" => {
+                self.count_command(id, spec);
+                Some(self.replicaof(now, id, args))
+            }
+            "shutdown" if in_exec => {
+                Some(Frame::err("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client"))
+            }
+            _ => return Some(self.call(now, id, spec, args)),
+        };
+        reply.map(|r| if r.is_error() { self.error_reply(r) } else { r })
     }
 
     fn exec(&mut self, now: Millis, id: u64, spec: &'static Spec) -> Frame {
@@ -437,10 +473,7 @@ impl Node {
         let mut replies = Vec::with_capacity(multi.queue.len());
         for args in multi.queue {
             let reply = match commands::lookup(&args) {
-                Lookup::Found(spec) if spec.name == "shutdown" => self.error_reply(Frame::err(
-                    "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client",
-                )),
-                Lookup::Found(spec) => self.call(now, id, spec, &args),
+                Lookup::Found(spec) => self.dispatch(now, id, spec, &args, true).unwrap_or(Frame::Null),
                 _ => self.error_reply(unknown_command(&args)),
             };
             replies.push(reply);
@@ -459,6 +492,10 @@ impl Node {
                 vec!["role:master".to_string()]
             };
             head.push(format!("connected_slaves:{}", self.server.replica_order.len()));
+            let c = &self.server.config;
+            if c.int("min-replicas-to-write") > 0 && c.int("min-replicas-max-lag") > 0 {
+                head.push(format!("min_slaves_good_slaves:{}", self.server.good_replicas));
+            }
             head.extend(self.replica_info_lines(now));
             self.server.replication_head = head;
         }

@@ -66,6 +66,12 @@ impl Cluster {
         String::from_utf8_lossy(&got).into_owned()
     }
 
+    /// What arrived for `client` since the last read (replies that came later, e.g. WAIT).
+    pub fn take(&mut self, client: End) -> String {
+        let got = self.inbox.get_mut(&client).map(std::mem::take).unwrap_or_default();
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
     pub fn info(&mut self, port: u16, field: &str) -> String {
         let c = self.client(port);
         let info = self.cmd(c, "INFO");
