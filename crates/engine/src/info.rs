@@ -6,7 +6,7 @@ use crate::server::Server;
 use crate::time::Millis;
 
 /// Sections in the order redis-server prints them.
-const ORDER: &[&str] = &["server", "clients", "stats", "replication", "keyspace"];
+const ORDER: &[&str] = &["server", "clients", "persistence", "stats", "replication", "keyspace"];
 
 /// The INFO text for the requested sections (none, `default`, `all` or `everything`: all).
 pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
@@ -23,6 +23,14 @@ pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
         let lines = match *name {
             "server" => server_section(server, now),
             "clients" => clients_section(server),
+            "persistence" => {
+                let mut o = String::from("# Persistence\r\n");
+                for l in &server.persistence_lines {
+                    o.push_str(l);
+                    o.push_str("\r\n");
+                }
+                o
+            }
             "stats" => stats_section(server),
             "replication" => replication_section(server),
             _ => keyspace_section(server, now),

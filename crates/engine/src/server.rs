@@ -71,6 +71,9 @@ pub struct Server {
     pub executing_master: bool,
     /// Replicas online and acking within min-replicas-max-lag (`repl_good_slaves_count`).
     pub good_replicas: usize,
+    pub save: crate::node::persistence::SaveState,
+    /// INFO persistence's lines, refreshed by the node right before INFO runs.
+    pub persistence_lines: Vec<String>,
 }
 
 impl Server {
@@ -102,6 +105,8 @@ impl Server {
             replication_head: Vec::new(),
             executing_master: false,
             good_replicas: 0,
+            save: crate::node::persistence::SaveState { last_save: now, ..Default::default() },
+            persistence_lines: Vec::new(),
         }
     }
 
@@ -126,6 +131,7 @@ impl Server {
         }
         self.db_mut(db).remove(key);
         self.stats.expired_keys += 1;
+        self.save.dirty += 1;
         // Lazy expiry is a write of the running command: replicas get a DEL.
         self.repl.propagate(db, vec![b"DEL".to_vec(), key.to_vec()]);
         true

@@ -169,7 +169,7 @@ fn info_sections_follow_redis_order() {
     let c = h.connect();
     let info = h.cmd(c, &["INFO"]);
     let headers: Vec<&str> = info.lines().filter(|l| l.starts_with('#')).collect();
-    assert_eq!(headers, ["# Server", "# Clients", "# Stats", "# Replication", "# Keyspace"]);
+    assert_eq!(headers, ["# Server", "# Clients", "# Persistence", "# Stats", "# Replication", "# Keyspace"]);
     assert!(info.contains("tcp_port:7001\r\n"));
     assert!(info.contains("\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"));
     let only = h.cmd(c, &["INFO", "keyspace"]);
@@ -231,4 +231,53 @@ fn debug_digest_value_matches_redis() {
         h.cmd(c, &["DEBUG", "DIGEST-VALUE", "a", "l", "nokey"]),
         "*3\r\n+b78559cd22bce6e6df712eb99ce7f3b08e8f8f1f\r\n+a3b14a34cfbd69f970cd30aff36fd797e07b4dbc\r\n+0000000000000000000000000000000000000000\r\n"
     );
+}
+
+#[test]
+fn save_bgsave_and_restore_round_trip() {
+    let mut h = Harness::new(&["--save", ""]);
+    let c = h.connect();
+    h.cmd(c, &["SET", "a", "1"]);
+    h.cmd(c, &["RPUSH", "l", "x"]);
+    assert_eq!(h.cmd(c, &["SAVE"]), "+OK\r\n");
+    let rdb = h
+        .outputs
+        .iter()
+        .find_map(|o| match o {
+            replscope_engine::Output::SaveRdb { bytes } => Some(bytes.clone()),
+            _ => None,
+        })
+        .expect("SAVE hands the snapshot to the driver");
+    let restored = replscope_engine::Node::restore(replscope_engine::Config::default(), 1, h.now, &rdb).unwrap();
+    assert_eq!(restored.digest(), h.node.digest());
+    assert_eq!(h.cmd(c, &["BGSAVE"]), "+Background saving started\r\n");
+    assert_eq!(h.cmd(c, &["BGSAVE"]), "-ERR Background save already in progress\r\n");
+    h.advance(200);
+    assert_eq!(h.cmd(c, &["BGSAVE"]), "+Background saving started\r\n");
+    assert!(replscope_engine::Node::restore(replscope_engine::Config::default(), 1, h.now, b"REDIS0010garbage").is_err());
+}
+
+#[test]
+fn save_rules_snapshot_after_enough_changes() {
+    let mut h = Harness::new(&["--save", "1 2"]);
+    let c = h.connect();
+    h.cmd(c, &["SET", "a", "1"]);
+    h.advance(3_000);
+    assert!(!h.outputs.iter().any(|o| matches!(o, replscope_engine::Output::SaveRdb { .. })), "1 change < 2");
+    h.cmd(c, &["SET", "b", "1"]);
+    h.advance(300);
+    assert!(h.outputs.iter().any(|o| matches!(o, replscope_engine::Output::SaveRdb { .. })));
+    let info = h.cmd(c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+}
+
+#[test]
+fn shutdown_with_save_writes_the_final_snapshot_first() {
+    let mut h = Harness::new(&[]);
+    let c = h.connect();
+    h.cmd(c, &["SET", "a", "1"]);
+    assert_eq!(h.cmd(c, &["SHUTDOWN"]), "");
+    let save = h.outputs.iter().position(|o| matches!(o, replscope_engine::Output::SaveRdb { .. }));
+    let stop = h.outputs.iter().position(|o| matches!(o, replscope_engine::Output::Shutdown { save: true }));
+    assert!(save.is_some() && save < stop, "{:?}", h.outputs);
 }

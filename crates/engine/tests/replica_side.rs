@@ -321,3 +321,65 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
     c.advance(2_100);
     assert_eq!(c.cmd(m, "SET y 1"), "+OK\r\n");
 }
+
+/// SPEC §3: a master restarting from its RDB keeps the old history as replid2, so its
+/// replicas continue with +CONTINUE <newid> instead of a full sync.
+#[test]
+fn a_persistent_master_restarts_and_its_replicas_continue_partially() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    let old_id = c.info(7001, "master_replid");
+    let off: i64 = c.info(7001, "master_repl_offset").parse().unwrap();
+    let m = c.client(7001);
+    assert_eq!(c.cmd(m, "SHUTDOWN SAVE"), "");
+    c.crash(7001);
+    assert_eq!(c.info(7002, "master_link_status"), "down");
+    c.advance(500);
+    c.restart(7001, 99);
+    assert_eq!(c.info(7001, "master_replid2"), old_id);
+    assert_eq!(c.info(7001, "second_repl_offset"), (off + 1).to_string());
+    assert_eq!(c.info(7001, "master_repl_offset"), off.to_string());
+    c.advance(1_100);
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert_eq!(c.info(7001, "sync_partial_ok"), "1");
+    assert_eq!(c.info(7001, "sync_full"), "0");
+    assert_eq!(c.info(7002, "master_replid"), c.info(7001, "master_replid"));
+    assert_eq!(c.digest(7001), c.digest(7002));
+}
+
+/// SPEC §12: a master without persistence restarts empty with a new history; the whole
+/// chain full-syncs to the empty dataset.
+#[test]
+fn a_master_without_persistence_restarts_empty_and_wipes_the_chain() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--save", "", "--repl-diskless-sync", "no"]);
+    c.add(7002, &["--repl-diskless-sync", "no"]);
+    c.add(7003, &[]);
+    let m = c.client(7001);
+    for i in 0..106 {
+        c.cmd(m, &format!("SET k{i} v"));
+    }
+    let r1 = c.client(7002);
+    c.cmd(r1, "REPLICAOF 127.0.0.1 7001");
+    c.advance(1_000);
+    let r2 = c.client(7003);
+    c.cmd(r2, "REPLICAOF 127.0.0.1 7002");
+    c.advance(1_000);
+    assert_eq!(c.nodes[&7003].dbsize(0), 106);
+    c.crash(7001);
+    c.advance(1_000);
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "DBSIZE"), ":106\r\n", "serves its data while the master is down");
+    assert!(!c.disks.contains_key(&7001), "save '' wrote nothing");
+    c.restart(7001, 4242);
+    c.advance(3_000);
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert_eq!(c.info(7003, "master_link_status"), "up");
+    for port in [7001, 7002, 7003] {
+        assert_eq!(c.nodes[&port].dbsize(0), 0, "node {port} wiped");
+    }
+    assert!(c.logged(7002, "Full resync from master: "));
+    assert!(c.logged(7003, "Full resync from master: "));
+    assert_eq!(c.info(7003, "master_replid"), c.info(7001, "master_replid"));
+}

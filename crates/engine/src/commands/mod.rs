@@ -71,6 +71,8 @@ impl Ctx<'_> {
 
     /// Queues a write for the replication stream, in the client's DB.
     pub fn propagate(&mut self, args: Vec<Vec<u8>>) {
+        // Every write counts towards the `save` rules, on masters and replicas alike.
+        self.server.save.dirty += 1;
         self.server.repl.propagate(self.db, args);
     }
 
@@ -288,5 +290,8 @@ static TABLE: &[Spec] = &[
     cmd("role", 1, LS, server_cmds::handled_by_node),
     cmd("replicaof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
     cmd("wait", 3, 0, server_cmds::handled_by_node),
+    cmd("save", 1, ADMIN, server_cmds::handled_by_node),
+    cmd("bgsave", -1, ADMIN, server_cmds::handled_by_node),
+    cmd("lastsave", 1, LS, server_cmds::handled_by_node),
     cmd("slaveof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
 ];

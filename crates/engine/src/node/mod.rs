@@ -5,6 +5,7 @@
 //! to call `handle_timeout` next. After any `handle_*` call, drain `poll_output` until `None`.
 
 pub(crate) mod master;
+pub(crate) mod persistence;
 mod replica;
 mod wait;
 
@@ -69,6 +70,9 @@ pub enum Output {
     /// Open a connection to `host:port` (a replica reaching its master); report the outcome
     /// with `Input::Connected` / `Input::ConnectFailed`, then bytes as usual.
     Connect { conn: ConnId, host: String, port: u16 },
+    /// Store this RDB snapshot as the node's `dir/dbfilename` (SAVE, BGSAVE, save rules,
+    /// SHUTDOWN). Hand it back to `Node::restore` when the node restarts.
+    SaveRdb { bytes: Vec<u8> },
 }
 
 pub struct Node {
@@ -270,6 +274,7 @@ impl Node {
         self.server.active_expire_cycle(now);
         self.distribute_stream();
         self.check_bgsave_done(now);
+        self.persistence_cron(now);
         if now >= self.next_repl_cron {
             self.replication_cron_replica(now);
             self.replication_cron_master(now);
@@ -454,6 +459,18 @@ impl Node {
                 self.count_command(id, spec);
                 Some(self.replicaof(now, id, args))
             }
+            "save" => {
+                self.count_command(id, spec);
+                Some(self.save_command(now))
+            }
+            "bgsave" => {
+                self.count_command(id, spec);
+                Some(self.bgsave_command(now, args))
+            }
+            "lastsave" => {
+                self.count_command(id, spec);
+                Some(Frame::Integer(self.server.save.last_save.unix_seconds() as i64))
+            }
             "shutdown" if in_exec => {
                 Some(Frame::err("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client"))
             }
@@ -486,6 +503,7 @@ impl Node {
         self.count_command(id, spec);
         let db = self.clients.get(&id).map(|c| c.db).unwrap_or(0);
         if spec.name == "info" {
+            self.server.persistence_lines = self.persistence_info(now);
             let mut head = if self.link.is_some() {
                 self.replica_info_head(now)
             } else {
@@ -624,6 +642,7 @@ impl Node {
         self.log(LogLevel::Warning, "User requested shutdown...");
         if save {
             self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
+            self.final_save(self.last_now);
         }
         self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
         for id in std::mem::take(&mut self.clients).into_keys() {

@@ -22,6 +22,10 @@ pub struct Cluster {
     pub logs: Vec<(u16, String)>,
     /// When set, bytes between nodes arrive in random-sized pieces (xorshift state).
     pub split: Option<u64>,
+    /// Each node's last saved RDB (its disk survives a crash).
+    pub disks: BTreeMap<u16, Vec<u8>>,
+    /// The arguments each node was started with.
+    args: BTreeMap<u16, Vec<String>>,
 }
 
 impl Cluster {
@@ -34,6 +38,8 @@ impl Cluster {
             down: BTreeSet::new(),
             logs: Vec::new(),
             split: None,
+            disks: BTreeMap::new(),
+            args: BTreeMap::new(),
         }
     }
 
@@ -42,6 +48,34 @@ impl Cluster {
         all.extend(args.iter().map(|s| s.to_string()));
         let config = Config::from_args(&all).expect("config");
         self.nodes.insert(port, Node::new(config, port as u64, self.now));
+        self.args.insert(port, all);
+        self.pump();
+    }
+
+    /// The process dies: connections reset, memory lost, the disk kept.
+    pub fn crash(&mut self, port: u16) {
+        self.nodes.remove(&port);
+        let ends: Vec<(End, End)> = self.links.iter().filter(|(a, _)| a.0 == port).map(|(a, b)| (*a, *b)).collect();
+        let now = self.now;
+        for (a, b) in ends {
+            self.links.remove(&a);
+            self.links.remove(&b);
+            if let Some(n) = self.nodes.get_mut(&b.0) {
+                n.handle_input(now, Input::Closed { conn: b.1 });
+            }
+        }
+        self.inbox.retain(|(p, _), _| *p != port);
+        self.pump();
+    }
+
+    /// Starts the node again with its original arguments, from its disk if it has one.
+    pub fn restart(&mut self, port: u16, seed: u64) {
+        let config = Config::from_args(&self.args[&port]).expect("config");
+        let node = match self.disks.get(&port) {
+            Some(rdb) => Node::restore(config, seed, self.now, rdb).expect("restore"),
+            None => Node::new(config, seed, self.now),
+        };
+        self.nodes.insert(port, node);
         self.pump();
     }
 
@@ -154,6 +188,9 @@ impl Cluster {
                 }
             }
             Output::Log { line, .. } => self.logs.push((port, line)),
+            Output::SaveRdb { bytes } => {
+                self.disks.insert(port, bytes);
+            }
             _ => {}
         }
     }
