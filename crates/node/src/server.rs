@@ -5,14 +5,17 @@
 //! * per connection, a reader thread sends `Data`/`Eof`, and a writer thread receives the
 //!   bytes the engine wants sent over an unbounded channel, so a slow client never blocks the
 //!   engine thread (it only grows that client's queue);
-//! * a signal thread (signal-hook) sends `Signal` for SIGTERM and SIGINT.
+//! * a signal thread (signal-hook) sends `Signal` for SIGTERM and SIGINT;
+//! * an outbound connection the engine asks for (`Output::Connect`, a replica reaching its
+//!   master) is opened on a connector thread, which reports `Connected` or `ConnectFailed`;
+//!   from then on it is served like an accepted one.
 //!
 //! The engine thread waits for the next event or the engine's `poll_timeout`, whichever comes
 //! first, and passes wall-clock milliseconds as `now`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +27,8 @@ use crate::log::Logger;
 
 enum Event {
     Accepted(TcpStream),
+    Connected(ConnId, TcpStream),
+    ConnectFailed(ConnId, String),
     Data(ConnId, Vec<u8>),
     Eof(ConnId),
     Signal(i32),
@@ -152,7 +157,7 @@ pub fn run(startup: Startup, logger: Logger, pid: u32) -> i32 {
     let mut node = Node::new(startup.config, seed, clock.now());
     let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     node.set_process_info(pid, &exe);
-    let mut engine = Engine { node, logger, conns: HashMap::new(), events: tx, clock, closing: Vec::new() };
+    let mut engine = Engine { node, logger, conns: HashMap::new(), events: tx, clock, closing: Vec::new(), connecting: HashSet::new() };
     engine.drain();
     engine.run(rx)
 }
@@ -180,11 +185,18 @@ struct Engine {
     clock: Clock,
     /// Writer threads of connections being closed, still flushing.
     closing: Vec<JoinHandle<()>>,
+    /// Outbound connections being opened.
+    connecting: HashSet<ConnId>,
 }
 
 impl Engine {
     fn log(&self, level: LogLevel, line: &str) {
-        self.logger.log('M', level, self.node.config().text("loglevel"), line);
+        self.logger.log(self.role(), level, self.node.config().text("loglevel"), line);
+    }
+
+    /// redis-server's role character: `S` for a replica, `M` otherwise.
+    fn role(&self) -> char {
+        if self.node.config().text("replicaof").is_empty() { 'M' } else { 'S' }
     }
 
     fn run(&mut self, rx: Receiver<Event>) -> i32 {
@@ -221,6 +233,22 @@ impl Engine {
         let now = self.clock.now();
         match event {
             Event::Accepted(stream) => self.accept(now, stream),
+            Event::Connected(conn, stream) => {
+                // A connection the engine closed (gave up on) meanwhile is just dropped.
+                if self.connecting.remove(&conn) {
+                    let _ = stream.set_nodelay(true);
+                    if self.register(conn, stream) {
+                        self.node.handle_input(now, Input::Connected { conn });
+                    } else {
+                        self.node.handle_input(now, Input::ConnectFailed { conn, reason: "cannot set up the connection".into() });
+                    }
+                }
+            }
+            Event::ConnectFailed(conn, reason) => {
+                if self.connecting.remove(&conn) {
+                    self.node.handle_input(now, Input::ConnectFailed { conn, reason });
+                }
+            }
             Event::Data(conn, bytes) => self.node.handle_input(now, Input::Received { conn, bytes: &bytes }),
             Event::Eof(conn) => {
                 self.node.handle_input(now, Input::Closed { conn });
@@ -236,10 +264,17 @@ impl Engine {
     fn accept(&mut self, now: Millis, stream: TcpStream) {
         let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else { return };
         let _ = stream.set_nodelay(true);
-        let Ok(read_half) = stream.try_clone() else { return };
         self.log(LogLevel::Verbose, &format!("Accepted {peer}"));
         let conn = self.node.accept(now, &peer.to_string(), &local.to_string());
+        if !self.register(conn, stream) {
+            self.node.handle_input(now, Input::Closed { conn });
+        }
+    }
 
+    /// Starts the reader and writer threads of a connection. `false` if the socket could not
+    /// be shared between them.
+    fn register(&mut self, conn: ConnId, stream: TcpStream) -> bool {
+        let Ok(read_half) = stream.try_clone() else { return false };
         let (wtx, wrx) = mpsc::channel::<WriterMsg>();
         let writer_thread = thread::Builder::new()
             .name(format!("write-{}", conn.0))
@@ -251,6 +286,26 @@ impl Engine {
             .spawn(move || read_loop(read_half, conn, events))
             .expect("spawn reader thread");
         self.conns.insert(conn, Conn { writer: wtx, writer_thread });
+        true
+    }
+
+    /// `Output::Connect`: resolve and connect on a thread of its own, so the engine thread
+    /// never waits for a slow or unreachable host. The engine keeps its own timeouts; ours
+    /// only bounds the connector thread's life.
+    fn connect(&mut self, conn: ConnId, host: String, port: u16) {
+        self.connecting.insert(conn);
+        let events = self.events.clone();
+        let limit = Duration::from_secs(self.node.config().int("repl-timeout").clamp(1, 3600) as u64);
+        thread::Builder::new()
+            .name(format!("connect-{}", conn.0))
+            .spawn(move || {
+                let event = match connect_to(&host, port, limit) {
+                    Ok(stream) => Event::Connected(conn, stream),
+                    Err(e) => Event::ConnectFailed(conn, strerror(&e)),
+                };
+                let _ = events.send(event);
+            })
+            .expect("spawn connector thread");
     }
 
     /// Carries out everything the node asked for. `Some(code)`: the node stopped.
@@ -262,7 +317,9 @@ impl Engine {
                         let _ = c.writer.send(WriterMsg::Data(bytes));
                     }
                 }
+                Output::Connect { conn, host, port } => self.connect(conn, host, port),
                 Output::Close { conn } => {
+                    self.connecting.remove(&conn);
                     if let Some(c) = self.conns.remove(&conn) {
                         let _ = c.writer.send(WriterMsg::Close);
                         // Kept so shutdown can wait for it to flush.
@@ -353,6 +410,18 @@ impl Engine {
         self.wait_writers();
         code
     }
+}
+
+/// Tries every address `host` resolves to, like redis-server's anetTcpGenericConnect.
+fn connect_to(host: &str, port: u16, limit: Duration) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "Name or service not known");
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, limit) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn read_loop(mut stream: TcpStream, conn: ConnId, events: SyncSender<Event>) {
