@@ -84,8 +84,10 @@ pub struct Client {
     pub protocol_error: bool,
     /// `master_repl_offset` right after this client's last command (what WAIT waits for).
     pub woff: i64,
-    /// Blocked in WAIT: its input waits.
+    /// Blocked in WAIT or by a write pause: its input waits.
     pub blocked: bool,
+    /// The write command a FAILOVER pause is holding back.
+    pub deferred: Option<Vec<Vec<u8>>>,
 }
 
 impl Client {
@@ -110,6 +112,7 @@ impl Client {
             protocol_error: false,
             woff: 0,
             blocked: false,
+            deferred: None,
         }
     }
 

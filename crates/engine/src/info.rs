@@ -161,7 +161,7 @@ fn replication_section(s: &Server) -> String {
         o.push_str(line);
         o.push_str("\r\n");
     }
-    push(&mut o, "master_failover_state", "no-failover");
+    push(&mut o, "master_failover_state", s.failover_state);
     let r = &s.repl;
     push(&mut o, "master_replid", &r.replid);
     push(&mut o, "master_replid2", &r.replid2);

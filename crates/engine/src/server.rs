@@ -74,6 +74,8 @@ pub struct Server {
     pub save: crate::node::persistence::SaveState,
     /// INFO persistence's lines, refreshed by the node right before INFO runs.
     pub persistence_lines: Vec<String>,
+    /// INFO's `master_failover_state`, refreshed by the node right before INFO runs.
+    pub failover_state: &'static str,
 }
 
 impl Server {
@@ -107,6 +109,7 @@ impl Server {
             good_replicas: 0,
             save: crate::node::persistence::SaveState { last_save: now, ..Default::default() },
             persistence_lines: Vec::new(),
+            failover_state: "no-failover",
         }
     }
 

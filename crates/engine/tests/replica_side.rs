@@ -383,3 +383,75 @@ fn a_master_without_persistence_restarts_empty_and_wipes_the_chain() {
     assert!(c.logged(7003, "Full resync from master: "));
     assert_eq!(c.info(7003, "master_replid"), c.info(7001, "master_replid"));
 }
+
+/// SPEC §11 / exp5 5g: chain 7001 → 7002 → 7003, `FAILOVER TO 7002` on 7001.
+#[test]
+fn failover_swaps_roles_with_partial_syncs_only() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no"]);
+    c.add(7002, &["--repl-diskless-sync", "no"]);
+    c.add(7003, &[]);
+    let r1 = c.client(7002);
+    c.cmd(r1, "REPLICAOF 127.0.0.1 7001");
+    c.advance(1_000);
+    let r2 = c.client(7003);
+    c.cmd(r2, "REPLICAOF 127.0.0.1 7002");
+    c.advance(1_000);
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    let old_id = c.info(7001, "master_replid");
+    let e = c.client(7001);
+    assert_eq!(c.cmd(e, "FAILOVER TO 127.0.0.1 9"), "-ERR FAILOVER target HOST and PORT is not a replica.\r\n");
+    assert_eq!(c.cmd(e, "FAILOVER FORCE"), "-ERR FAILOVER with force option requires both a timeout and target HOST and IP.\r\n");
+    assert_eq!(c.cmd(e, "FAILOVER ABORT"), "-ERR No failover in progress.\r\n");
+    assert_eq!(c.cmd(e, "FAILOVER TIMEOUT 0"), "-ERR FAILOVER timeout must be greater than 0\r\n");
+    assert_eq!(c.cmd(r1, "FAILOVER"), "-ERR FAILOVER is not valid when server is a replica.\r\n");
+
+    assert_eq!(c.cmd(e, "FAILOVER TO 127.0.0.1 7002"), "+OK\r\n");
+    assert_eq!(c.info(7001, "master_failover_state"), "waiting-for-sync");
+    assert_eq!(c.cmd(e, "FAILOVER TO 127.0.0.1 7002"), "-ERR FAILOVER already in progress.\r\n");
+    assert_eq!(c.cmd(m, "SET paused 1"), "", "writes wait during the failover");
+    c.advance(1_200);
+    assert_eq!(c.take(m), "-READONLY You can't write against a read only replica.\r\n", "and then find a replica");
+    assert_eq!(c.info(7001, "role"), "slave");
+    assert_eq!(c.info(7001, "master_port"), "7002");
+    assert_eq!(c.info(7001, "master_failover_state"), "no-failover");
+    assert_eq!(c.info(7002, "role"), "master");
+    assert_eq!(c.info(7002, "master_replid2"), old_id);
+    assert_eq!(c.info(7001, "master_replid2"), old_id);
+    assert_eq!(c.info(7002, "connected_slaves"), "2");
+    assert!(c.info(7002, "slave0").starts_with("ip=127.0.0.1,port=7001,state=online"));
+    assert!(c.info(7002, "slave1").starts_with("ip=127.0.0.1,port=7003,state=online"));
+    assert_eq!(c.info(7002, "sync_partial_ok"), "2");
+    assert_eq!(c.info(7002, "sync_full"), "1", "only 7003's first sync, before the failover");
+    let w = c.client(7002);
+    c.cmd(w, "SET after 1");
+    assert_eq!(c.digest(7001), c.digest(7002));
+    assert_eq!(c.digest(7003), c.digest(7002));
+}
+
+#[test]
+fn failover_timeout_aborts_unless_forced() {
+    let mut c = synced_pair();
+    c.down.insert(7001);
+    c.cut(7001, 7002);
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    assert_eq!(c.cmd(m, "FAILOVER TIMEOUT 500"), "-ERR FAILOVER requires connected replicas.\r\n");
+    c.down.clear();
+    c.advance(1_100);
+    c.cmd(m, "SET b 1");
+    // The replica acks only once a second: a 50 ms window cannot see it caught up.
+    assert_eq!(c.cmd(m, "FAILOVER TO 127.0.0.1 7002 TIMEOUT 50"), "+OK\r\n");
+    c.advance(300);
+    assert_eq!(c.info(7001, "master_failover_state"), "no-failover");
+    assert_eq!(c.info(7001, "role"), "master");
+    assert!(c.logged(7001, "FAILOVER to 127.0.0.1:7002 aborted: Replica never caught up before timeout"));
+    c.cmd(m, "SET c 1");
+    assert_eq!(c.cmd(m, "FAILOVER TO 127.0.0.1 7002 TIMEOUT 50 FORCE"), "+OK\r\n");
+    c.advance(1_500);
+    assert!(c.logged(7001, "FAILOVER to 127.0.0.1:7002 time out exceeded, failing over."));
+    assert_eq!(c.info(7001, "role"), "slave");
+    assert_eq!(c.info(7002, "role"), "master");
+    assert_eq!(c.digest(7001), c.digest(7002));
+}

@@ -293,5 +293,6 @@ static TABLE: &[Spec] = &[
     cmd("save", 1, ADMIN, server_cmds::handled_by_node),
     cmd("bgsave", -1, ADMIN, server_cmds::handled_by_node),
     cmd("lastsave", 1, LS, server_cmds::handled_by_node),
+    cmd("failover", -1, ADMIN | STALE_OK, server_cmds::handled_by_node),
     cmd("slaveof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
 ];

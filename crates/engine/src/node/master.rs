@@ -346,8 +346,10 @@ impl Node {
         let loops = self.server.repl_cron_loops;
         let period = self.server.config.int("repl-ping-replica-period").max(1) as u64;
         let is_replica = self.link.is_some();
-        // A replica never pings its sub-replicas: it forwards its master's pings.
-        if loops % period == 0 && !self.server.replica_order.is_empty() && !is_replica {
+        // A replica never pings its sub-replicas: it forwards its master's pings. A FAILOVER
+        // with a TIMEOUT pauses them too.
+        let failover_timed = self.failover.end_time.is_some();
+        if loops % period == 0 && !self.server.replica_order.is_empty() && !is_replica && !failover_timed {
             // The master's heartbeat is part of the stream: lower-case, no SELECT.
             self.server.repl.feed_raw_command(&[b"ping".to_vec()]);
             self.distribute_stream();

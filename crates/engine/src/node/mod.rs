@@ -4,6 +4,7 @@
 //! connections to close and log lines come out (`poll_output`), and `poll_timeout` says when
 //! to call `handle_timeout` next. After any `handle_*` call, drain `poll_output` until `None`.
 
+mod failover;
 pub(crate) mod master;
 pub(crate) mod persistence;
 mod replica;
@@ -90,6 +91,7 @@ pub struct Node {
     waiters: Vec<wait::Waiter>,
     /// A WAIT started since the last pass: send REPLCONF GETACK once.
     get_ack_pending: bool,
+    failover: failover::Failover,
 }
 
 impl Node {
@@ -106,6 +108,7 @@ impl Node {
             link: None,
             waiters: Vec::new(),
             get_ack_pending: false,
+            failover: failover::Failover::default(),
         };
         // `--replicaof host port`: no cached master, so the first PSYNC is `? -1`; the
         // replication cron connects.
@@ -275,6 +278,7 @@ impl Node {
         self.distribute_stream();
         self.check_bgsave_done(now);
         self.persistence_cron(now);
+        self.update_failover(now);
         if now >= self.next_repl_cron {
             self.replication_cron_replica(now);
             self.replication_cron_master(now);
@@ -313,6 +317,14 @@ impl Node {
                 Ok(Some(args)) => {
                     client.last_interaction = now;
                     let from_master = client.is_master;
+                    if !from_master && client.replica.is_none() && self.writes_paused() && is_write(&args) {
+                        // FAILOVER pauses writers: the command waits, and so does the client.
+                        if let Some(c) = self.clients.get_mut(&id) {
+                            c.deferred = Some(args);
+                            c.blocked = true;
+                        }
+                        return;
+                    }
                     self.server.executing_master = from_master;
                     let reply = self.execute(now, id, args);
                     self.server.executing_master = false;
@@ -441,11 +453,23 @@ impl Node {
             }
             "psync" | "sync" => {
                 self.count_command(id, spec);
-                if self.link.as_ref().is_some_and(|l| l.state != replica::LinkState::Connected) {
+                let failover_request = spec.name == "psync" && args.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"failover"));
+                if failover_request {
+                    if let Some(err) = self.psync_failover_request(now, id, args) {
+                        return Some(self.error_reply(err));
+                    }
+                }
+                if self.writes_paused() {
+                    Some(Frame::err("NOMASTERLINK Can't SYNC while failing over"))
+                } else if self.link.as_ref().is_some_and(|l| l.state != replica::LinkState::Connected) {
                     Some(Frame::err("NOMASTERLINK Can't SYNC while not connected with my master"))
                 } else {
                     self.sync_command(now, id, args, spec.name == "psync")
                 }
+            }
+            "failover" => {
+                self.count_command(id, spec);
+                Some(self.failover_command(now, args))
             }
             "role" => {
                 self.count_command(id, spec);
@@ -503,6 +527,7 @@ impl Node {
         self.count_command(id, spec);
         let db = self.clients.get(&id).map(|c| c.db).unwrap_or(0);
         if spec.name == "info" {
+            self.server.failover_state = self.failover.state.info_name();
             self.server.persistence_lines = self.persistence_info(now);
             let mut head = if self.link.is_some() {
                 self.replica_info_head(now)
@@ -573,6 +598,27 @@ impl Node {
             return Some(Frame::err("LOADING Redis is loading the dataset in memory"));
         }
         None
+    }
+
+    /// A client held back by a write pause runs its command, then whatever followed it.
+    fn resume_deferred(&mut self, now: Millis, id: u64) {
+        let Some(args) = self.clients.get_mut(&id).and_then(|c| {
+            c.blocked = false;
+            c.deferred.take()
+        }) else {
+            return;
+        };
+        let reply = self.execute(now, id, args);
+        self.server.repl.flush_pending();
+        self.distribute_stream();
+        let offset = self.server.repl.offset;
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.woff = offset;
+            if let Some(r) = reply {
+                r.encode_into(&mut c.out);
+            }
+        }
+        self.process_client(now, id);
     }
 
     /// Removes a client and keeps the counters right.
@@ -652,6 +698,11 @@ impl Node {
         self.outputs.push_back(Output::Shutdown { save });
         self.stopped = true;
     }
+}
+
+/// Whether a command line names a write command (what a write pause holds back).
+fn is_write(args: &[Vec<u8>]) -> bool {
+    matches!(commands::lookup(args), Lookup::Found(spec) if spec.flags & commands::WRITE != 0)
 }
 
 /// `%.*s` of a C string: stops at the first NUL and at `max` bytes.

@@ -134,6 +134,9 @@ impl Node {
             Some(p) if (0..=65535).contains(&p) => p as u16,
             _ => return Frame::err("ERR Invalid master port"),
         };
+        if self.failover.state != super::failover::FailoverState::None {
+            return Frame::err("ERR REPLICAOF not allowed while failing over.");
+        }
         let host = String::from_utf8_lossy(&a[1]).into_owned();
         if self.link.as_ref().is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port) {
             self.log(
@@ -180,7 +183,7 @@ impl Node {
     }
 
     /// `replicationUnsetMaster`: REPLICAOF NO ONE.
-    fn unset_master(&mut self, now: Millis) {
+    pub(super) fn unset_master(&mut self, now: Millis) {
         let Some(link) = self.link.take() else { return };
         if let Some(conn) = link.conn {
             self.outputs.push_back(Output::Close { conn });
@@ -428,7 +431,12 @@ impl Node {
                 ("?".to_string(), "-1".to_string())
             }
         };
-        self.send_to_master(encode_command(&["PSYNC", &id, &off]));
+        if self.failover.state == super::failover::FailoverState::InProgress {
+            // The target promotes itself when it sees its own replid with FAILOVER.
+            self.send_to_master(encode_command(&["PSYNC", &id, &off, "FAILOVER"]));
+        } else {
+            self.send_to_master(encode_command(&["PSYNC", &id, &off]));
+        }
         self.set_link_state(LinkState::ReceivePsyncReply);
     }
 
@@ -446,17 +454,20 @@ impl Node {
             };
             self.log(LogLevel::Notice, format!("Full resync from master: {id}:{off}"));
             self.begin_transfer(Some((id.to_string(), off)));
+            self.failover_psync_answered(now, true);
             return true;
         }
         if let Some(rest) = reply.strip_prefix("+CONTINUE") {
             self.log(LogLevel::Notice, "Successful partial resynchronization with master.");
             let new_id = rest.trim().to_string();
             self.partial_resync_accepted(now, new_id);
+            self.failover_psync_answered(now, true);
             return true;
         }
         if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
             self.log(LogLevel::Notice, format!("Master is currently unable to PSYNC but should be in the future: {reply}"));
             self.cancel_handshake();
+            self.failover_psync_answered(now, false);
             return false;
         }
         if reply.starts_with("-ERR") {
@@ -464,10 +475,26 @@ impl Node {
         } else {
             self.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {reply}"));
         }
+        if self.failover.state == super::failover::FailoverState::InProgress {
+            self.failover_psync_answered(now, false);
+            return false;
+        }
         self.log(LogLevel::Notice, "Retrying with SYNC...");
         self.send_to_master(b"SYNC\r\n".to_vec());
         self.begin_transfer(None);
         true
+    }
+
+    /// A FAILOVER in progress ends with the target's answer to our PSYNC.
+    fn failover_psync_answered(&mut self, now: Millis, accepted: bool) {
+        if self.failover.state != super::failover::FailoverState::InProgress {
+            return;
+        }
+        if accepted {
+            self.clear_failover(now);
+        } else {
+            self.abort_failover(now, "Failover target rejected psync request");
+        }
     }
 
     fn begin_transfer(&mut self, initial: Option<(String, i64)>) {
