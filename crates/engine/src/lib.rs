@@ -52,6 +52,7 @@ mod stream;
 mod time;
 
 pub use config::{Config, ConfigError};
+pub use node::status::{AttachedReplica, BacklogView, NodeStatus, ReplicaView, Role};
 pub use node::{ConnId, Input, LogLevel, Node, Output};
 pub use resp::Frame;
 pub use split_args::split_args;

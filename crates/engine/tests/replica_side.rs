@@ -455,3 +455,26 @@ fn failover_timeout_aborts_unless_forced() {
     assert_eq!(c.info(7002, "role"), "master");
     assert_eq!(c.digest(7001), c.digest(7002));
 }
+
+#[test]
+fn status_reports_both_sides_of_a_link() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "SET a 1");
+    c.advance(1_100);
+    let now = c.now;
+    let master = c.nodes[&7001].status(now);
+    let replica = c.nodes[&7002].status(now);
+    assert_eq!(master.role, replscope_engine::Role::Master);
+    assert_eq!(master.replicas.len(), 1);
+    assert_eq!(master.replicas[0].port, 7002);
+    assert_eq!(master.replicas[0].state, "online");
+    assert_eq!(master.replicas[0].ack_offset, master.master_repl_offset);
+    let replscope_engine::Role::Replica(view) = &replica.role else { panic!("7002 is a replica") };
+    assert!(view.link_up);
+    assert_eq!(view.link_state, "connected");
+    assert_eq!(view.applied_offset, master.master_repl_offset);
+    assert_eq!(replica.replid, master.replid);
+    assert_eq!(master.backlog.as_ref().unwrap().first_byte_offset, 1);
+    assert_eq!(replica.keys[0], 2);
+}

@@ -8,6 +8,7 @@ mod failover;
 pub(crate) mod master;
 pub(crate) mod persistence;
 mod replica;
+pub mod status;
 mod wait;
 
 use std::collections::{BTreeMap, VecDeque};
