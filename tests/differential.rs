@@ -716,6 +716,43 @@ fn differential_against_redis_server() {
     d.cmd(&["FLUSHALL", "SYNC"]);
     d.cmd(&["DEBUG", "DIGEST"]);
 
+    // Persistence: each server writes dump.rdb into its own directory.
+    let now = unix_now() as i64;
+    d.cmd(&["SET", "persisted", "v"]);
+    d.cmd(&["SAVE"]);
+    d.cmd(&["SAVE", "x"]);
+    d.check(0, &["LASTSAVE"], Cmp::IntRange(now - 5, now + 5));
+    d.cmd(&["BGSAVE"]);
+    d.sleep(500);
+    d.cmd(&["BGSAVE", "SCHEDULE"]);
+    d.sleep(500);
+    d.cmd(&["BGSAVE", "FOO"]);
+    d.cmd(&["LASTSAVE", "x"]);
+    d.check(0, &["INFO", "persistence"], Cmp::Info);
+
+    // WAIT with no replicas.
+    d.cmd(&["WAIT", "0", "0"]);
+    d.cmd(&["WAIT", "1", "100"]);
+    d.cmd(&["WAIT", "x", "0"]);
+    d.cmd(&["WAIT", "0", "-1"]);
+    d.cmd(&["WAIT", "0"]);
+
+    // REPLICAOF: errors, a master that is never reachable, and back.
+    d.cmd(&["REPLICAOF", "NO", "ONE"]);
+    d.cmd(&["SLAVEOF", "NO", "ONE"]);
+    d.cmd(&["REPLICAOF", "127.0.0.1"]);
+    d.cmd(&["REPLICAOF", "127.0.0.1", "notaport"]);
+    d.cmd(&["REPLICAOF", "127.0.0.1", "99999"]);
+    let nobody = replscope_tests::free_port().to_string();
+    d.cmd(&["REPLICAOF", "127.0.0.1", &nobody]);
+    d.cmd(&["REPLICAOF", "127.0.0.1", &nobody]);
+    d.cmd(&["SET", "on-a-replica", "v"]);
+    d.cmd(&["GET", "persisted"]);
+    d.cmd(&["REPLICAOF", "NO", "ONE"]);
+    d.cmd(&["SET", "on-a-master-again", "v"]);
+    d.check(0, &["INFO", "replication"], Cmp::Info);
+    d.cmd(&["DEBUG", "DIGEST"]);
+
     // SHUTDOWN: errors first, then a real one on each server.
     d.cmd(&["SHUTDOWN", "FOO"]);
     d.cmd(&["SHUTDOWN", "SAVE", "NOSAVE"]);

@@ -150,6 +150,48 @@ fn shutdown_save_writes_an_rdb_that_redis_server_loads() {
 }
 
 #[test]
+fn save_and_restart_from_the_rdb_file() {
+    let node = start_with(&["--save", "", "--enable-debug-command", "yes"]);
+    let port = node.port;
+    let mut c = node.connect();
+    for cmd in [vec!["RPUSH", "l", "a", "b"], vec!["HSET", "h", "f", "v"], vec!["SET", "s", "v"], vec!["SELECT", "2"], vec!["SET", "in2", "v"]] {
+        assert!(!c.call(&cmd).unwrap().starts_with(b"-"));
+    }
+    assert_eq!(c.call(&["SAVE"]).unwrap(), b"+OK\r\n");
+    let dump = node.dir().join("dump.rdb");
+    assert!(dump.is_file(), "SAVE wrote no dump.rdb");
+    let digest = c.call(&["DEBUG", "DIGEST"]).unwrap();
+    assert_eq!(c.call(&["SET", "after-save", "x"]).unwrap(), b"+OK\r\n");
+    assert_eq!(c.call(&["BGSAVE"]).unwrap(), b"+Background saving started\r\n");
+    let bg_digest = c.call(&["DEBUG", "DIGEST"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while replscope_tests::rdb_digest(&std::fs::read(&dump).unwrap()).unwrap() != bg_digest {
+        assert!(Instant::now() < deadline, "BGSAVE did not replace dump.rdb");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_ne!(digest, bg_digest);
+
+    // Killed without saving: the restart loads the last BGSAVE.
+    let dir = node.into_dir();
+    let args: Vec<String> = ["--port", &port.to_string(), "--save", "", "--enable-debug-command", "yes", "--dir", &dir.path().to_string_lossy()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let again = Server::spawn(Kind::Node, port, dir, &args);
+    let mut c = again.connect();
+    assert_eq!(c.call(&["DEBUG", "DIGEST"]).unwrap(), bg_digest, "{}", again.log_text());
+    assert_eq!(c.call(&["SELECT", "2"]).unwrap(), b"+OK\r\n");
+    assert_eq!(c.call(&["GET", "after-save"]).unwrap(), b"$1\r\nx\r\n");
+
+    // A damaged file stops the start-up like redis-server.
+    let dir = again.into_dir();
+    std::fs::write(dir.path().join("dump.rdb"), b"REDIS0010garbage").unwrap();
+    let out = Command::new(node_binary()).args(["--port", &free_port().to_string(), "--dir", &dir.path().to_string_lossy()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Fatal error loading the DB"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
 fn defaults_bind_loopback_and_absolute_dir() {
     let node = start_with(&["--dir", "."]);
     let mut c = node.connect();

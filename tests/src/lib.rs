@@ -122,8 +122,8 @@ pub struct Server {
     pub port: u16,
     child: Option<Child>,
     log: PathBuf,
-    // Declared last: removed after the process is gone.
-    dir: TempDir,
+    // Declared last: removed after the process is gone (`None` once handed out by `into_dir`).
+    dir: Option<TempDir>,
 }
 
 impl Server {
@@ -170,7 +170,7 @@ impl Server {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        let mut server = Server { kind, port, child: Some(child), log, dir };
+        let mut server = Server { kind, port, child: Some(child), log, dir: Some(dir) };
         server.wait_ready()?;
         Ok(server)
     }
@@ -196,7 +196,17 @@ impl Server {
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("directory").path()
+    }
+
+    /// Stops the process (killing it if it still runs) and keeps its directory, e.g. to
+    /// start another server on the same files.
+    pub fn into_dir(mut self) -> TempDir {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.dir.take().expect("directory")
     }
 
     /// Everything the process printed so far.

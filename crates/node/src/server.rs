@@ -154,10 +154,25 @@ pub fn run(startup: Startup, logger: Logger, pid: u32) -> i32 {
 
     let mut clock = Clock { last: 0 };
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0) ^ ((pid as u64) << 32);
-    let mut node = Node::new(startup.config, seed, clock.now());
+    // Like redis-server's loadDataFromDisk: an existing dir/dbfilename is loaded at start.
+    let rdb_path = std::path::Path::new(startup.config.text("dir")).join(startup.config.text("dbfilename"));
+    let mut node = match std::fs::read(&rdb_path) {
+        Ok(bytes) => match Node::restore(startup.config, seed, clock.now(), &bytes) {
+            Ok(node) => node,
+            Err(e) => {
+                logger.log('M', LogLevel::Warning, &threshold, &format!("Fatal error loading the DB: {e}. Exiting."));
+                return 1;
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Node::new(startup.config, seed, clock.now()),
+        Err(e) => {
+            logger.log('M', LogLevel::Warning, &threshold, &format!("Fatal error loading the DB: {}. Exiting.", strerror(&e)));
+            return 1;
+        }
+    };
     let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     node.set_process_info(pid, &exe);
-    let mut engine = Engine { node, logger, conns: HashMap::new(), events: tx, clock, closing: Vec::new(), connecting: HashSet::new() };
+    let mut engine = Engine { node, logger, conns: HashMap::new(), events: tx, clock, closing: Vec::new(), connecting: HashSet::new(), save_failed: false };
     engine.drain();
     engine.run(rx)
 }
@@ -187,6 +202,8 @@ struct Engine {
     closing: Vec<JoinHandle<()>>,
     /// Outbound connections being opened.
     connecting: HashSet<ConnId>,
+    /// A snapshot could not be written (SHUTDOWN then exits 1).
+    save_failed: bool,
 }
 
 impl Engine {
@@ -327,8 +344,18 @@ impl Engine {
                     }
                 }
                 Output::Log { level, line } => self.log(level, &line),
-                Output::Shutdown { save } => {
-                    let code = if save && !self.save_rdb() { 1 } else { 0 };
+                Output::SaveRdb { bytes } => {
+                    match self.write_rdb(&bytes) {
+                        Ok(()) => self.save_failed = false,
+                        Err(e) => {
+                            self.log(LogLevel::Warning, &e);
+                            self.save_failed = true;
+                        }
+                    }
+                }
+                // The final snapshot, if any, came just before as SaveRdb.
+                Output::Shutdown { .. } => {
+                    let code = if std::mem::take(&mut self.save_failed) { 1 } else { 0 };
                     // Anything still queued for a client (closed above) gets a moment to leave.
                     self.wait_writers();
                     return Some(code);
@@ -359,32 +386,22 @@ impl Engine {
         }
     }
 
-    /// Writes the engine's RDB snapshot to `dir/dbfilename` the way `rdbSave` does: into
-    /// `temp-<pid>.rdb`, fsync, then rename over the target. `false` if that failed.
-    fn save_rdb(&mut self) -> bool {
-        let now = self.clock.now();
-        let bytes = self.node.rdb_snapshot(now);
+    /// Writes an RDB snapshot to `dir/dbfilename` the way `rdbSave` does: into
+    /// `temp-<pid>.rdb`, fsync, then rename over the target.
+    fn write_rdb(&self, bytes: &[u8]) -> Result<(), String> {
         let dir = std::path::PathBuf::from(self.node.config().text("dir"));
         let target = dir.join(self.node.config().text("dbfilename"));
         let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
         let result = (|| -> std::io::Result<()> {
             let mut f = std::fs::File::create(&temp)?;
-            f.write_all(&bytes)?;
+            f.write_all(bytes)?;
             f.sync_all()?;
             std::fs::rename(&temp, &target)
         })();
-        match result {
-            Ok(()) => {
-                self.log(LogLevel::Notice, "DB saved on disk");
-                true
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                self.log(LogLevel::Warning, &format!("Failed opening the temp RDB file {} (in server root dir {}) for saving: {}", temp.display(), dir.display(), strerror(&e)));
-                self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.");
-                false
-            }
-        }
+        result.map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            format!("Failed saving the DB to {} (in server root dir {}): {}", target.display(), dir.display(), strerror(&e))
+        })
     }
 
     /// SIGTERM / SIGINT: redis-server's `prepareForShutdown` path, then exit 0.
@@ -402,8 +419,14 @@ impl Engine {
         let mut code = 0;
         if !self.node.config().text("save").is_empty() {
             self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
-            if !self.save_rdb() {
-                code = 1;
+            let bytes = self.node.rdb_snapshot(self.clock.now());
+            match self.write_rdb(&bytes) {
+                Ok(()) => self.log(LogLevel::Notice, "DB saved on disk"),
+                Err(e) => {
+                    self.log(LogLevel::Warning, &e);
+                    self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.");
+                    code = 1;
+                }
             }
         }
         self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
