@@ -211,9 +211,13 @@ impl Engine {
         self.logger.log(self.role(), level, self.node.config().text("loglevel"), line);
     }
 
-    /// redis-server's role character: `S` for a replica, `M` otherwise.
+    /// redis-server's role character: `S` for a replica (also after a runtime REPLICAOF),
+    /// `M` otherwise.
     fn role(&self) -> char {
-        if self.node.config().text("replicaof").is_empty() { 'M' } else { 'S' }
+        match self.node.status(Millis(self.clock.last)).role {
+            replscope_engine::Role::Master => 'M',
+            _ => 'S',
+        }
     }
 
     fn run(&mut self, rx: Receiver<Event>) -> i32 {
