@@ -70,6 +70,8 @@ static PARAMS: &[Param] = &[
     p("maxmemory", Kind::Memory { max: LONG_MAX }, "0"),
     p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
     p("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
+    p("maxmemory-clients", Kind::Memory { max: LONG_MAX }, "0"),
+    p("maxmemory-eviction-tenacity", Kind::Int { min: 0, max: 100 }, "10"),
     p("proto-max-bulk-len", Kind::Memory { max: LONG_MAX }, "536870912"),
     p("client-query-buffer-limit", Kind::Memory { max: LONG_MAX }, "1073741824"),
     p("replicaof", Kind::Str, ""),

@@ -5,16 +5,32 @@ use std::fmt::Write;
 use crate::server::Server;
 use crate::time::Millis;
 
-/// Sections in the order redis-server prints them.
-const ORDER: &[&str] = &["server", "clients", "persistence", "stats", "replication", "keyspace"];
+/// Sections in the order redis-server prints them, and whether plain INFO includes them.
+const ORDER: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("latencystats", false),
+    ("cluster", true),
+    ("keyspace", true),
+];
 
-/// The INFO text for the requested sections (none, `default`, `all` or `everything`: all).
+/// The INFO text for the requested sections (none or `default`: the default ones; `all` or
+/// `everything`: every one).
 pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
-    let everything = requested.is_empty()
-        || requested.iter().any(|s| matches!(s.as_str(), "default" | "all" | "everything"));
+    let all = requested.iter().any(|s| matches!(s.as_str(), "all" | "everything"));
+    let default = requested.is_empty() || requested.iter().any(|s| s == "default");
     let mut out = String::new();
-    for name in ORDER {
-        if !everything && !requested.iter().any(|r| r == name) {
+    for (name, in_default) in ORDER {
+        let wanted = all || (default && *in_default) || requested.iter().any(|r| r == name);
+        if !wanted {
             continue;
         }
         if !out.is_empty() {
@@ -23,6 +39,42 @@ pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
         let lines = match *name {
             "server" => server_section(server, now),
             "clients" => clients_section(server),
+            "memory" => memory_section(server),
+            "cpu" => {
+                let mut o = String::from("# CPU\r\n");
+                for f in ["used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children", "used_cpu_sys_main_thread", "used_cpu_user_main_thread"] {
+                    push(&mut o, f, "0.000000");
+                }
+                o
+            }
+            "modules" => String::from("# Modules\r\n"),
+            "commandstats" => {
+                let mut o = String::from("# Commandstats\r\n");
+                for (name, st) in server.stats.commands.iter().filter(|(_, s)| s.calls + s.rejected > 0) {
+                    let _ = write!(
+                        o,
+                        "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
+                        st.calls, st.rejected, st.failed
+                    );
+                }
+                o
+            }
+            "errorstats" => {
+                let mut o = String::from("# Errorstats\r\n");
+                for (prefix, n) in &server.stats.errors {
+                    let _ = write!(o, "errorstat_{prefix}:count={n}\r\n");
+                }
+                o
+            }
+            "latencystats" => {
+                // The engine has no wall clock: every command takes no measurable time.
+                let mut o = String::from("# Latencystats\r\n");
+                for (name, _) in server.stats.commands.iter().filter(|(_, s)| s.calls > 0) {
+                    let _ = write!(o, "latency_percentiles_usec_{name}:p50=0.001,p99=0.001,p99.9=0.001\r\n");
+                }
+                o
+            }
+            "cluster" => String::from("# Cluster\r\ncluster_enabled:0\r\n"),
             "persistence" => {
                 let mut o = String::from("# Persistence\r\n");
                 for l in &server.persistence_lines {
@@ -71,6 +123,91 @@ fn server_section(s: &Server, now: Millis) -> String {
     push(&mut o, "executable", &s.executable);
     push(&mut o, "config_file", "");
     push(&mut o, "io_threads_active", 0);
+    o
+}
+
+/// `bytesToHuman`.
+fn human(n: u64) -> String {
+    let units = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut d = n as f64 / 1024.0;
+    for u in units {
+        if d < 1024.0 {
+            return format!("{d:.2}{u}");
+        }
+        d /= 1024.0;
+    }
+    format!("{:.2}P", d * 1024.0)
+}
+
+fn memory_section(s: &Server) -> String {
+    let mut o = String::from("# Memory\r\n");
+    let used = s.used_memory;
+    let startup = 876_192u64;
+    let backlog = s.repl.backlog.as_ref().map(|b| b.histlen().max(0) as u64).unwrap_or(0);
+    let maxmemory = s.config.int("maxmemory").max(0) as u64;
+    push(&mut o, "used_memory", used);
+    push(&mut o, "used_memory_human", human(used));
+    push(&mut o, "used_memory_rss", used);
+    push(&mut o, "used_memory_rss_human", human(used));
+    push(&mut o, "used_memory_peak", used);
+    push(&mut o, "used_memory_peak_human", human(used));
+    push(&mut o, "used_memory_peak_perc", "100.00%");
+    push(&mut o, "used_memory_overhead", startup + backlog);
+    push(&mut o, "used_memory_startup", startup);
+    let dataset = used.saturating_sub(startup + backlog);
+    push(&mut o, "used_memory_dataset", dataset);
+    let perc = if used > startup { dataset as f64 * 100.0 / (used - startup) as f64 } else { 0.0 };
+    push(&mut o, "used_memory_dataset_perc", format!("{perc:.2}%"));
+    for f in ["allocator_allocated", "allocator_active", "allocator_resident"] {
+        push(&mut o, f, used);
+    }
+    push(&mut o, "total_system_memory", 0);
+    push(&mut o, "total_system_memory_human", "0B");
+    for (f, v) in [
+        ("used_memory_lua", "31744"),
+        ("used_memory_vm_eval", "31744"),
+        ("used_memory_lua_human", "31.00K"),
+        ("used_memory_scripts_eval", "0"),
+        ("number_of_cached_scripts", "0"),
+        ("number_of_functions", "0"),
+        ("number_of_libraries", "0"),
+        ("used_memory_vm_functions", "32768"),
+        ("used_memory_vm_total", "64512"),
+        ("used_memory_vm_total_human", "63.00K"),
+        ("used_memory_functions", "184"),
+        ("used_memory_scripts", "184"),
+        ("used_memory_scripts_human", "184B"),
+    ] {
+        push(&mut o, f, v);
+    }
+    push(&mut o, "maxmemory", maxmemory);
+    push(&mut o, "maxmemory_human", human(maxmemory));
+    push(&mut o, "maxmemory_policy", s.config.text("maxmemory-policy"));
+    for (f, v) in [
+        ("allocator_frag_ratio", "1.00"),
+        ("allocator_frag_bytes", "0"),
+        ("allocator_rss_ratio", "1.00"),
+        ("allocator_rss_bytes", "0"),
+        ("rss_overhead_ratio", "1.00"),
+        ("rss_overhead_bytes", "0"),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_fragmentation_bytes", "0"),
+        ("mem_not_counted_for_evict", "0"),
+    ] {
+        push(&mut o, f, v);
+    }
+    push(&mut o, "mem_replication_backlog", backlog);
+    push(&mut o, "mem_total_replication_buffers", backlog);
+    for f in ["mem_clients_slaves", "mem_clients_normal", "mem_cluster_links", "mem_aof_buffer"] {
+        push(&mut o, f, 0);
+    }
+    push(&mut o, "mem_allocator", "rust-global");
+    for f in ["active_defrag_running", "lazyfree_pending_objects", "lazyfreed_objects"] {
+        push(&mut o, f, 0);
+    }
     o
 }
 

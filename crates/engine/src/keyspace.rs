@@ -32,6 +32,17 @@ impl Value {
             Value::Set(_) => "set",
         }
     }
+
+    /// A rough allocation size, in the spirit of redis-server's (object header, sds headers,
+    /// per-element overhead); only used for `used_memory` and eviction.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Value::Str(s) => 16 + s.len() + 3,
+            Value::List(l) => 32 + l.iter().map(|e| e.len() + 11).sum::<usize>(),
+            Value::Hash(h) => 32 + h.iter().map(|(k, v)| k.len() + v.len() + 24).sum::<usize>(),
+            Value::Set(s) => 32 + s.members.iter().map(|m| m.len() + 24).sum::<usize>(),
+        }
+    }
 }
 
 /// A set remembers whether Redis would still hold it as an intset: intsets iterate in
@@ -121,6 +132,11 @@ impl Db {
 
     pub fn expires_len(&self) -> usize {
         self.expires.len()
+    }
+
+    /// Estimated memory of every key and value (dict entry, key, value).
+    pub fn approx_bytes(&self) -> usize {
+        self.entries.iter().map(|(k, e)| 24 + k.len() + 9 + e.value.approx_bytes()).sum()
     }
 
     /// The entry, whether or not it is logically expired (callers expire first).

@@ -24,6 +24,17 @@ pub struct Stats {
     pub total_error_replies: u64,
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
+    /// INFO commandstats: calls, rejected and failed calls per command.
+    pub commands: std::collections::BTreeMap<&'static str, CommandStat>,
+    /// INFO errorstats: error replies by their first word.
+    pub errors: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommandStat {
+    pub calls: u64,
+    pub rejected: u64,
+    pub failed: u64,
 }
 
 /// How a SHUTDOWN asked the node to stop.
@@ -76,6 +87,8 @@ pub struct Server {
     pub persistence_lines: Vec<String>,
     /// INFO's `master_failover_state`, refreshed by the node right before INFO runs.
     pub failover_state: &'static str,
+    /// INFO memory's `used_memory`, refreshed by the node right before INFO runs.
+    pub used_memory: u64,
 }
 
 impl Server {
@@ -110,6 +123,7 @@ impl Server {
             save: crate::node::persistence::SaveState { last_save: now, ..Default::default() },
             persistence_lines: Vec::new(),
             failover_state: "no-failover",
+            used_memory: 0,
         }
     }
 

@@ -169,7 +169,13 @@ fn info_sections_follow_redis_order() {
     let c = h.connect();
     let info = h.cmd(c, &["INFO"]);
     let headers: Vec<&str> = info.lines().filter(|l| l.starts_with('#')).collect();
-    assert_eq!(headers, ["# Server", "# Clients", "# Persistence", "# Stats", "# Replication", "# Keyspace"]);
+    assert_eq!(
+        headers,
+        ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"]
+    );
+    let all = h.cmd(c, &["INFO", "all"]);
+    assert!(all.contains("# Commandstats\r\ncmdstat_info:calls=1,"), "{all}");
+    assert!(all.contains("# Latencystats\r\n"));
     assert!(info.contains("tcp_port:7001\r\n"));
     assert!(info.contains("\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"));
     let only = h.cmd(c, &["INFO", "keyspace"]);

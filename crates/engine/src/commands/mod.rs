@@ -10,6 +10,7 @@ use crate::resp::{string2ll, Frame};
 use crate::server::Server;
 use crate::time::Millis;
 
+mod command_info;
 mod connection;
 mod hashes;
 mod keys;
@@ -296,3 +297,23 @@ static TABLE: &[Spec] = &[
     cmd("failover", -1, ADMIN | STALE_OK, server_cmds::handled_by_node),
     cmd("slaveof", 3, ADMIN | STALE_OK, server_cmds::handled_by_node),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_top_level_command_has_redis_command_info() {
+        for spec in TABLE {
+            let found = command_info::ENTRIES.binary_search_by(|(n, _)| n.cmp(&spec.name));
+            assert!(found.is_ok(), "no COMMAND INFO entry for {}", spec.name);
+            let bytes = command_info::ENTRIES[found.unwrap()].1;
+            let (frame, used) = Frame::decode(bytes).unwrap().unwrap();
+            assert_eq!(used, bytes.len());
+            let Frame::Array(items) = frame else { panic!("entry is an array") };
+            assert_eq!(items.len(), 10);
+            assert_eq!(items[0], Frame::bulk(spec.name));
+            assert_eq!(items[1], Frame::Integer(spec.arity as i64), "arity of {} matches redis-server", spec.name);
+        }
+    }
+}

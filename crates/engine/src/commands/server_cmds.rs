@@ -24,7 +24,8 @@ pub fn time(ctx: &mut Ctx, _a: &[Vec<u8>]) -> CmdResult {
 pub fn select(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let id = int_arg(&a[1])?;
     if id < i32::MIN as i64 || id > i32::MAX as i64 {
-        return Err(super::not_integer());
+        // getIntFromObjectOrReply's text, "must between" as redis-server spells it.
+        return Err(Frame::err("ERR value is out of range, value must between -2147483648 and 2147483647"));
     }
     if id < 0 || id as usize >= ctx.server.dbs.len() {
         return Err(Frame::err("ERR DB index is out of range"));
@@ -125,7 +126,7 @@ pub fn config_get(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 
 pub fn config_set(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     if a.len() % 2 == 1 {
-        return Err(super::arity_error("config|set"));
+        return Err(syntax_error());
     }
     // All or nothing, as redis-server: validate every pair on a copy first.
     let mut next = ctx.server.config.clone();
@@ -173,11 +174,14 @@ pub fn command_docs(_ctx: &mut Ctx, _a: &[Vec<u8>]) -> CmdResult {
 }
 
 pub fn command_info(_ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
+    if a.len() == 2 {
+        return Ok(Frame::Array(super::table().iter().map(command_entry).collect()));
+    }
     let out = a[2..]
         .iter()
         .map(|name| match super::table().iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name)) {
             Some(spec) => command_entry(spec),
-            None => Frame::NullArray,
+            None => Frame::Null,
         })
         .collect();
     Ok(Frame::Array(out))
@@ -193,44 +197,14 @@ pub fn command_all(_ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     Ok(Frame::Array(super::table().iter().map(command_entry).collect()))
 }
 
-/// COMMAND INFO's first six fields: name, arity, flags, first key, last key, key step.
+/// redis-server 7.0.15's own COMMAND INFO entry for this command.
 fn command_entry(spec: &Spec) -> Frame {
-    let mut flags = Vec::new();
-    if spec.flags & super::WRITE != 0 {
-        flags.push(Frame::Simple("write".into()));
-    }
-    if spec.flags & super::READONLY != 0 {
-        flags.push(Frame::Simple("readonly".into()));
-    }
-    if spec.flags & super::ADMIN != 0 {
-        flags.push(Frame::Simple("admin".into()));
-    }
-    if spec.flags & super::NO_AUTH != 0 {
-        flags.push(Frame::Simple("no_auth".into()));
-    }
-    let (first, last, step) = key_positions(spec);
-    Frame::Array(vec![
-        Frame::bulk(spec.name),
-        Frame::Integer(spec.arity as i64),
-        Frame::Array(flags),
-        Frame::Integer(first),
-        Frame::Integer(last),
-        Frame::Integer(step),
-    ])
-}
-
-fn key_positions(spec: &Spec) -> (i64, i64, i64) {
-    match spec.name {
-        "del" | "unlink" | "exists" | "mget" => (1, -1, 1),
-        "mset" => (1, -1, 2),
-        "rename" => (1, 2, 1),
-        _ if spec.flags & (super::WRITE | super::READONLY) != 0
-            && !matches!(spec.name, "keys" | "scan" | "dbsize" | "flushdb" | "flushall" | "randomkey") =>
-        {
-            (1, 1, 1)
-        }
-        _ => (0, 0, 0),
-    }
+    super::command_info::ENTRIES
+        .binary_search_by(|(n, _)| n.cmp(&spec.name))
+        .ok()
+        .and_then(|i| Frame::decode(super::command_info::ENTRIES[i].1).ok().flatten())
+        .map(|(f, _)| f)
+        .unwrap_or_else(|| Frame::Array(vec![Frame::bulk(spec.name), Frame::Integer(spec.arity as i64)]))
 }
 
 /// MULTI, EXEC and DISCARD are intercepted by the node before dispatch; this never runs.

@@ -77,6 +77,14 @@ impl Node {
 
     fn replica_ack(&mut self, now: Millis, id: u64, value: &[u8]) {
         let Some(offset) = string2ll(value) else { return };
+        // An ACK can beat the cron to noticing that a diskless transfer ended: check now.
+        let waiting = self.clients.get(&id).and_then(|c| c.replica.as_ref()).is_some_and(|l| l.state == ReplicaState::WaitBgsaveEnd);
+        if waiting && self.server.bgsave.as_ref().is_some_and(|b| b.to_socket) {
+            if let Some(b) = self.server.bgsave.as_mut() {
+                b.ends_at = b.ends_at.min(now);
+            }
+            self.check_bgsave_done(now);
+        }
         let Some(link) = self.clients.get_mut(&id).and_then(|c| c.replica.as_mut()) else { return };
         link.ack_offset = link.ack_offset.max(offset);
         link.ack_time = now;

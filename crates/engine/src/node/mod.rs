@@ -93,11 +93,24 @@ pub struct Node {
     /// A WAIT started since the last pass: send REPLCONF GETACK once.
     get_ack_pending: bool,
     failover: failover::Failover,
+    /// The command being executed (for INFO commandstats' failed calls).
+    running: Option<&'static str>,
+    /// The command looked up, until it runs (a refusal counts as a rejected call).
+    looked_up: Option<&'static str>,
+    /// Commands run by the current top-level command, counted when it ends.
+    finished_calls: Vec<&'static str>,
 }
 
 impl Node {
     /// A node started at `now` with `config`; every random choice comes from `seed`.
     pub fn new(config: Config, seed: u64, now: Millis) -> Node {
+        let mut node = Node::init(config, seed, now);
+        node.log(LogLevel::Notice, "Ready to accept connections");
+        node
+    }
+
+    /// The node before it accepts connections (restoring from an RDB happens in between).
+    fn init(config: Config, seed: u64, now: Millis) -> Node {
         let mut node = Node {
             server: Server::new(config, seed, now),
             clients: BTreeMap::new(),
@@ -110,6 +123,9 @@ impl Node {
             waiters: Vec::new(),
             get_ack_pending: false,
             failover: failover::Failover::default(),
+            running: None,
+            looked_up: None,
+            finished_calls: Vec::new(),
         };
         // `--replicaof host port`: no cached master, so the first PSYNC is `? -1`; the
         // replication cron connects.
@@ -119,8 +135,7 @@ impl Node {
             node.server.repl.is_replica = true;
             node.link = Some(replica::MasterLink::new(host.to_string(), port, None, now));
         }
-        node.log(LogLevel::Notice, "Server initialized");
-        node.log(LogLevel::Notice, "Ready to accept connections");
+        node.log(LogLevel::Warning, "Server initialized");
         node
     }
 
@@ -365,6 +380,18 @@ impl Node {
 
     /// `processCommand`: checks, then MULTI queuing or the call. `None`: no reply at all.
     fn execute(&mut self, now: Millis, id: u64, args: Vec<Vec<u8>>) -> Option<Frame> {
+        self.running = None;
+        self.looked_up = None;
+        let reply = self.execute_checked(now, id, args);
+        self.running = None;
+        self.looked_up = None;
+        for name in std::mem::take(&mut self.finished_calls) {
+            self.server.stats.commands.entry(name).or_default().calls += 1;
+        }
+        reply
+    }
+
+    fn execute_checked(&mut self, now: Millis, id: u64, args: Vec<Vec<u8>>) -> Option<Frame> {
         if args[0].eq_ignore_ascii_case(b"quit") {
             if let Some(c) = self.clients.get_mut(&id) {
                 c.close_after_reply = true;
@@ -383,6 +410,7 @@ impl Node {
                 return Some(self.reject(id, Frame::err(msg)));
             }
         };
+        self.looked_up = Some(spec.name);
         if !arity_ok(spec, args.len()) {
             return Some(self.reject(id, commands::arity_error(spec.name)));
         }
@@ -421,7 +449,7 @@ impl Node {
                 }
             }
             "exec" => Some(self.exec(now, id, spec)),
-            "psync" | "sync" if in_multi => {
+            "psync" | "sync" | "shutdown" if in_multi => {
                 Some(self.reject(id, Frame::err("ERR Command not allowed inside a transaction")))
             }
             _ if in_multi => {
@@ -530,6 +558,7 @@ impl Node {
         if spec.name == "info" {
             self.server.failover_state = self.failover.state.info_name();
             self.server.persistence_lines = self.persistence_info(now);
+            self.server.used_memory = self.used_memory();
             let mut head = if self.link.is_some() {
                 self.replica_info_head(now)
             } else {
@@ -559,13 +588,24 @@ impl Node {
 
     fn count_command(&mut self, id: u64, spec: &Spec) {
         self.server.stats.total_commands_processed += 1;
+        // Counted once the command is over, as `call()` does (a running INFO excludes itself).
+        self.finished_calls.push(spec.name);
+        self.running = Some(spec.name);
         if let Some(c) = self.clients.get_mut(&id) {
             c.last_cmd = spec.name.to_string();
         }
     }
 
     fn error_reply(&mut self, f: Frame) -> Frame {
-        self.server.stats.total_error_replies += 1;
+        let stats = &mut self.server.stats;
+        stats.total_error_replies += 1;
+        if let Frame::Error(msg) = &f {
+            let prefix = msg.split(' ').next().unwrap_or("ERR").to_string();
+            *stats.errors.entry(prefix).or_default() += 1;
+        }
+        if let Some(name) = self.running {
+            stats.commands.entry(name).or_default().failed += 1;
+        }
         f
     }
 
@@ -573,6 +613,22 @@ impl Node {
     fn reject(&mut self, id: u64, f: Frame) -> Frame {
         if let Some(m) = self.clients.get_mut(&id).and_then(|c| c.multi.as_mut()) {
             m.dirty = true;
+        }
+        let looked_up = self.looked_up.take();
+        if let Some(name) = looked_up {
+            self.server.stats.commands.entry(name).or_default().rejected += 1;
+        }
+        self.running = None;
+        if looked_up == Some("exec") {
+            // `execCommandAbort`: a refused EXEC ends the transaction and says why.
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.multi = None;
+            }
+            let why = match &f {
+                Frame::Error(m) => m.clone(),
+                _ => String::new(),
+            };
+            return self.error_reply(Frame::err(format!("EXECABORT Transaction discarded because of: {why}")));
         }
         self.error_reply(f)
     }
@@ -620,6 +676,16 @@ impl Node {
             }
         }
         self.process_client(now, id);
+    }
+
+    /// An estimate of `used_memory`: redis-server's start-up footprint, the dataset, the
+    /// backlog and the replicas' pending buffers.
+    pub fn used_memory(&self) -> u64 {
+        const STARTUP: u64 = 876_192;
+        let data: usize = self.server.dbs.iter().map(|d| d.approx_bytes()).sum();
+        let backlog = self.server.repl.backlog.as_ref().map(|b| b.histlen().max(0) as usize).unwrap_or(0);
+        let pending: usize = self.clients.values().filter_map(|c| c.replica.as_ref()).map(|l| l.pending.len()).sum();
+        STARTUP + (data + backlog + pending) as u64
     }
 
     /// Removes a client and keeps the counters right.

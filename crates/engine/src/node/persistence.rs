@@ -38,7 +38,7 @@ impl Node {
     /// the file's history as replid2 so its replicas can continue partially; a replica
     /// (started with `--replicaof`) resumes as a cached master from the file's offset.
     pub fn restore(config: Config, seed: u64, now: Millis, rdb_bytes: &[u8]) -> Result<Node, String> {
-        let mut node = Node::new(config, seed, now);
+        let mut node = Node::init(config, seed, now);
         let loaded = crate::rdb_load::load(rdb_bytes, node.server.dbs.len()).map_err(|e| e.to_string())?;
         let repl_id = loaded.aux.get("repl-id").map(|v| String::from_utf8_lossy(v).into_owned());
         let repl_offset: Option<i64> = loaded.aux.get("repl-offset").and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
@@ -72,6 +72,7 @@ impl Node {
             }
         }
         node.delete_expired_after_load(now);
+        node.log(LogLevel::Notice, "Ready to accept connections");
         Ok(node)
     }
 
