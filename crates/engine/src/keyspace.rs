@@ -110,6 +110,8 @@ pub struct Entry {
     pub value: Value,
     /// Absolute Unix time in milliseconds after which the key is logically gone.
     pub expire_at: Option<u64>,
+    /// Last access time in milliseconds (the LRU clock eviction samples).
+    pub lru: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -168,7 +170,7 @@ impl Db {
             return;
         }
         self.order.insert((order_hash(key), key.to_vec()));
-        self.entries.insert(key.to_vec(), Entry { value, expire_at: None });
+        self.entries.insert(key.to_vec(), Entry { value, expire_at: None, lru: 0 });
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
@@ -228,6 +230,18 @@ impl Db {
         }
         let next = range.next().map(|(h, _)| *h).unwrap_or(0);
         (next, out)
+    }
+
+    /// Records an access (for LRU eviction).
+    pub fn touch(&mut self, key: &[u8], now_ms: u64) {
+        if let Some(e) = self.entries.get_mut(key) {
+            e.lru = now_ms;
+        }
+    }
+
+    /// The `n`-th volatile key (soonest expiry first).
+    pub fn nth_volatile(&self, n: usize) -> Option<&Vec<u8>> {
+        self.expires.iter().nth(n).map(|(_, k)| k)
     }
 
     /// The `n`-th key in iteration order (RANDOMKEY picks `n` from the seeded RNG).

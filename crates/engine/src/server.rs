@@ -160,6 +160,7 @@ impl Server {
             self.stats.keyspace_misses += 1;
             return None;
         }
+        self.db_mut(db).touch(key, now.as_u64());
         if self.db(db).contains(key) {
             self.stats.keyspace_hits += 1;
         } else {
@@ -173,6 +174,7 @@ impl Server {
         if self.expire_if_needed(db, key, now) {
             return None;
         }
+        self.db_mut(db).touch(key, now.as_u64());
         self.db_mut(db).get_mut(key)
     }
 

@@ -478,3 +478,80 @@ fn status_reports_both_sides_of_a_link() {
     assert_eq!(master.backlog.as_ref().unwrap().first_byte_offset, 1);
     assert_eq!(replica.keys[0], 2);
 }
+
+fn used_memory(c: &mut Cluster, port: u16) -> u64 {
+    c.info(port, "used_memory").parse().unwrap()
+}
+
+#[test]
+fn noeviction_answers_oom_and_keeps_everything() {
+    let mut c = Cluster::new();
+    c.add(7001, &[]);
+    let m = c.client(7001);
+    c.cmd(m, "SET seed 1");
+    let limit = used_memory(&mut c, 7001) + 2_000;
+    c.cmd(m, &format!("CONFIG SET maxmemory {limit}"));
+    let mut oom = None;
+    for i in 0..100 {
+        let r = c.cmd(m, &format!("SET key{i} {}", "x".repeat(100)));
+        if r.starts_with('-') {
+            oom = Some(r);
+            break;
+        }
+    }
+    assert_eq!(oom.as_deref(), Some("-OOM command not allowed when used memory > 'maxmemory'.\r\n"));
+    assert_eq!(c.cmd(m, "GET seed"), "$1\r\n1\r\n", "reads still work");
+    assert_eq!(c.cmd(m, "DEL seed"), ":1\r\n", "and deletes");
+    assert_eq!(c.info(7001, "evicted_keys"), "0");
+}
+
+#[test]
+fn allkeys_lru_evicts_idle_keys_and_replicas_follow() {
+    let mut c = synced_pair();
+    let m = c.client(7001);
+    c.cmd(m, "CONFIG SET maxmemory-policy allkeys-lru");
+    c.cmd(m, "CONFIG SET maxmemory-samples 64");
+    for i in 0..20 {
+        c.cmd(m, &format!("SET old{i} {}", "o".repeat(100)));
+    }
+    c.advance(1_000);
+    c.cmd(m, "SET hot 1");
+    let limit = used_memory(&mut c, 7001) + 500;
+    c.cmd(m, &format!("CONFIG SET maxmemory {limit}"));
+    for i in 0..10 {
+        c.advance(10);
+        c.cmd(m, "GET hot");
+        assert_eq!(c.cmd(m, &format!("SET new{i} {}", "n".repeat(100))), "+OK\r\n");
+    }
+    let evicted: u64 = c.info(7001, "evicted_keys").parse().unwrap();
+    assert!(evicted >= 5, "evicted {evicted}");
+    assert_eq!(c.cmd(m, "GET hot"), "$1\r\n1\r\n", "the recently used key stays");
+    assert_eq!(c.cmd(m, "EXISTS new9"), ":1\r\n");
+    assert!(used_memory(&mut c, 7001) <= limit + 200);
+    assert_eq!(c.digest(7001), c.digest(7002), "evictions reach the replica as DELs");
+}
+
+#[test]
+fn volatile_ttl_evicts_the_soonest_expiring_keys_only() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--maxmemory-policy", "volatile-ttl"]);
+    let m = c.client(7001);
+    c.cmd(m, &format!("SET keep {}", "k".repeat(300)));
+    c.cmd(m, &format!("SET soon {} EX 100", "s".repeat(300)));
+    c.cmd(m, &format!("SET later {} EX 10000", "l".repeat(300)));
+    let limit = used_memory(&mut c, 7001) + 50;
+    c.cmd(m, &format!("CONFIG SET maxmemory {limit}"));
+    assert_eq!(c.cmd(m, &format!("SET more {}", "m".repeat(200))), "+OK\r\n");
+    assert_eq!(c.cmd(m, "EXISTS soon"), ":0\r\n");
+    assert_eq!(c.cmd(m, "EXISTS later keep"), ":2\r\n");
+    // Keep pushing: only volatile keys may go; then -OOM.
+    let mut last = String::new();
+    for i in 0..10 {
+        last = c.cmd(m, &format!("SET more{i} {}", "m".repeat(200)));
+        if last.starts_with('-') {
+            break;
+        }
+    }
+    assert_eq!(last, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    assert_eq!(c.cmd(m, "EXISTS keep"), ":1\r\n", "non-volatile keys are never evicted");
+}

@@ -35,6 +35,9 @@ pub const LOADING_OK: u32 = 1 << 4;
 /// Allowed on a replica whose link is down with replica-serve-stale-data no (`CMD_STALE`).
 pub const STALE_OK: u32 = 1 << 5;
 const LS: u32 = LOADING_OK | STALE_OK;
+/// May grow memory: refused with -OOM when nothing can be evicted (`CMD_DENYOOM`).
+pub const DENY_OOM: u32 = 1 << 6;
+const WD: u32 = WRITE | DENY_OOM;
 
 pub struct Spec {
     /// Lower-case name as Redis's `fullname` (container subcommands are `parent|sub`).
@@ -182,21 +185,21 @@ pub fn int_reply(n: usize) -> Frame {
 static TABLE: &[Spec] = &[
     // strings
     cmd("get", 2, READONLY, strings::get),
-    cmd("set", -3, WRITE, strings::set),
-    cmd("setnx", 3, WRITE, strings::setnx),
-    cmd("setex", 4, WRITE, strings::setex),
-    cmd("psetex", 4, WRITE, strings::psetex),
-    cmd("getset", 3, WRITE, strings::getset),
+    cmd("set", -3, WD, strings::set),
+    cmd("setnx", 3, WD, strings::setnx),
+    cmd("setex", 4, WD, strings::setex),
+    cmd("psetex", 4, WD, strings::psetex),
+    cmd("getset", 3, WD, strings::getset),
     cmd("getdel", 2, WRITE, strings::getdel),
     cmd("getex", -2, WRITE, strings::getex),
-    cmd("mset", -3, WRITE, strings::mset),
+    cmd("mset", -3, WD, strings::mset),
     cmd("mget", -2, READONLY, strings::mget),
-    cmd("incr", 2, WRITE, strings::incr),
-    cmd("decr", 2, WRITE, strings::decr),
-    cmd("incrby", 3, WRITE, strings::incrby),
-    cmd("decrby", 3, WRITE, strings::decrby),
-    cmd("incrbyfloat", 3, WRITE, strings::incrbyfloat),
-    cmd("append", 3, WRITE, strings::append),
+    cmd("incr", 2, WD, strings::incr),
+    cmd("decr", 2, WD, strings::decr),
+    cmd("incrby", 3, WD, strings::incrby),
+    cmd("decrby", 3, WD, strings::decrby),
+    cmd("incrbyfloat", 3, WD, strings::incrbyfloat),
+    cmd("append", 3, WD, strings::append),
     cmd("strlen", 2, READONLY, strings::strlen),
     // keys
     cmd("del", -2, WRITE, keys::del),
@@ -218,23 +221,23 @@ static TABLE: &[Spec] = &[
     cmd("flushall", -1, WRITE, keys::flushall),
     cmd("randomkey", 1, READONLY, keys::randomkey),
     // lists
-    cmd("lpush", -3, WRITE, lists::lpush),
-    cmd("rpush", -3, WRITE, lists::rpush),
+    cmd("lpush", -3, WD, lists::lpush),
+    cmd("rpush", -3, WD, lists::rpush),
     cmd("lpop", -2, WRITE, lists::lpop),
     cmd("rpop", -2, WRITE, lists::rpop),
     cmd("lrange", 4, READONLY, lists::lrange),
     cmd("llen", 2, READONLY, lists::llen),
     cmd("lindex", 3, READONLY, lists::lindex),
     // hashes
-    cmd("hset", -4, WRITE, hashes::hset),
+    cmd("hset", -4, WD, hashes::hset),
     cmd("hget", 3, READONLY, hashes::hget),
     cmd("hdel", -3, WRITE, hashes::hdel),
     cmd("hgetall", 2, READONLY, hashes::hgetall),
     cmd("hlen", 2, READONLY, hashes::hlen),
     cmd("hexists", 3, READONLY, hashes::hexists),
-    cmd("hincrby", 4, WRITE, hashes::hincrby),
+    cmd("hincrby", 4, WD, hashes::hincrby),
     // sets
-    cmd("sadd", -3, WRITE, sets::sadd),
+    cmd("sadd", -3, WD, sets::sadd),
     cmd("srem", -3, WRITE, sets::srem),
     cmd("smembers", 2, READONLY, sets::smembers),
     cmd("scard", 2, READONLY, sets::scard),

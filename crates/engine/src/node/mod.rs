@@ -4,6 +4,7 @@
 //! connections to close and log lines come out (`poll_output`), and `poll_timeout` says when
 //! to call `handle_timeout` next. After any `handle_*` call, drain `poll_output` until `None`.
 
+mod evict;
 mod failover;
 pub(crate) mod master;
 pub(crate) mod persistence;
@@ -424,6 +425,11 @@ impl Node {
             return Some(self.reject(id, Frame::err("NOAUTH Authentication required.")));
         }
         let in_multi = client.multi.is_some();
+        let denyoom = spec.flags & commands::DENY_OOM != 0 || (in_multi && !matches!(spec.name, "exec" | "discard"));
+        if !client.is_master && self.server.config.int("maxmemory") > 0 && self.perform_evictions(now) && denyoom {
+            return Some(self.reject(id, Frame::err("OOM command not allowed when used memory > 'maxmemory'.")));
+        }
+        let Some(client) = self.clients.get(&id) else { return None };
         if spec.flags & commands::WRITE != 0 && !client.is_master && self.too_few_replicas() {
             return Some(self.reject(id, Frame::err("NOREPLICAS Not enough good replicas to write.")));
         }
