@@ -87,6 +87,19 @@ enum Ev {
     /// Nobody listens at the target.
     Refused { conn: u64 },
     Timer { node: String },
+    /// The next write of a load generator.
+    LoadTick { load: u64 },
+}
+
+/// A write load: `per_second` commands of a mix, on its own client.
+#[derive(Clone, Debug)]
+struct Load {
+    client: ClientId,
+    node: String,
+    interval_ms: u64,
+    keys: u64,
+    sent: u64,
+    active: bool,
 }
 
 struct SimClient {
@@ -109,6 +122,7 @@ pub struct World {
     clients: BTreeMap<ClientId, SimClient>,
     next_client: ClientId,
     trace: Vec<TraceEntry>,
+    loads: BTreeMap<u64, Load>,
 }
 
 impl World {
@@ -126,6 +140,7 @@ impl World {
             clients: BTreeMap::new(),
             next_client: 1,
             trace: Vec::new(),
+            loads: BTreeMap::new(),
         }
     }
 
@@ -339,6 +354,64 @@ impl World {
         self.start_node(name, true);
     }
 
+    /// Blocks a node for `ms` (a real `DEBUG SLEEP`: it serves nothing meanwhile).
+    pub fn pause(&mut self, name: &str, ms: u64) {
+        let c = self.client(name);
+        self.command(c, &format!("DEBUG SLEEP {}.{:03}", ms / 1000, ms % 1000));
+    }
+
+    /// Takes a node out of the world (its connections reset).
+    pub fn remove_node(&mut self, name: &str) {
+        self.crash(name);
+        self.nodes.remove(name);
+    }
+
+    /// Starts a write load of `per_second` writes on `node` over `keys` keys; returns its id.
+    pub fn start_load(&mut self, node: &str, per_second: u64, keys: u64) -> u64 {
+        let client = self.client(node);
+        let id = self.loads.len() as u64 + 1;
+        let interval_ms = (1000 / per_second.max(1)).max(1);
+        self.loads.insert(id, Load { client, node: node.to_string(), interval_ms, keys: keys.max(1), sent: 0, active: true });
+        let at = self.now;
+        self.push(at, Ev::LoadTick { load: id });
+        id
+    }
+
+    pub fn stop_load(&mut self, id: u64) {
+        if let Some(l) = self.loads.get_mut(&id) {
+            l.active = false;
+        }
+    }
+
+    /// Sends `line` and runs until its reply arrives (at most `max_ms`); the reply frame.
+    pub fn query(&mut self, node: &str, line: &str, max_ms: u64) -> Option<Frame> {
+        let c = self.client(node);
+        self.command(c, line);
+        let deadline = self.time() + max_ms;
+        loop {
+            if let Some(f) = self.take_replies(c).into_iter().next() {
+                return Some(f);
+            }
+            match self.queue.peek() {
+                Some(Reverse((t, _))) if t.0 <= EPOCH_MS + deadline => {
+                    self.step();
+                }
+                _ => {
+                    self.run_until(deadline);
+                    return self.take_replies(c).into_iter().next();
+                }
+            }
+        }
+    }
+
+    /// INFO of a node as text (empty if it does not answer).
+    pub fn info(&mut self, node: &str, section: &str) -> String {
+        match self.query(node, &format!("INFO {section}"), 1_000) {
+            Some(Frame::Bulk(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        }
+    }
+
     // ---- running ----
 
     /// Processes the next event; false when nothing is scheduled.
@@ -403,6 +476,7 @@ impl World {
                 self.notify_closed(end);
             }
             Ev::Arrive { conn } => self.arrive(conn),
+            Ev::LoadTick { load } => self.load_tick(load),
             Ev::Established { conn } => {
                 let Some(c) = self.conns.get(&conn) else { return };
                 if !c.open {
@@ -588,6 +662,39 @@ impl World {
             let at = self.now.saturating_add(cfg.latency_ms);
             self.push(at, Ev::Arrive { conn: id });
         }
+    }
+
+    /// One write of a load: a seeded mix of the write commands the engine implements.
+    fn load_tick(&mut self, id: u64) {
+        let Some(l) = self.loads.get(&id).cloned() else { return };
+        if !l.active {
+            return;
+        }
+        let r = self.rng.next_u64();
+        let key = (r >> 8) % l.keys;
+        let line = match r % 8 {
+            0 | 1 | 2 => format!("SET key:{key} v{}", l.sent),
+            3 => format!("INCR counter:{}", key % 16),
+            4 => format!("LPUSH list:{} x{}", key % 8, l.sent),
+            5 => format!("HSET hash:{} f{} {}", key % 8, key, l.sent),
+            6 => format!("SADD set:{} m{}", key % 8, key),
+            _ => format!("EXPIRE key:{key} 60"),
+        };
+        // A load on a node that is down just pauses; after a restart it reconnects.
+        if self.is_up(&l.node) {
+            let open = self.clients.get(&l.client).and_then(|c| self.conns.get(&c.conn)).is_some_and(|c| c.open);
+            let client = if open { l.client } else { self.client(&l.node) };
+            if let Some(l) = self.loads.get_mut(&id) {
+                l.client = client;
+            }
+            self.command(client, &line);
+            let _ = self.take_replies(client);
+        }
+        if let Some(l) = self.loads.get_mut(&id) {
+            l.sent += 1;
+        }
+        let at = self.now.saturating_add(l.interval_ms);
+        self.push(at, Ev::LoadTick { load: id });
     }
 
     /// Carries out everything a node asked for, then re-arms its timer.

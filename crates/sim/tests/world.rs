@@ -178,3 +178,34 @@ fn a_connect_across_a_cut_link_hangs_until_healed_or_timed_out() {
     w.run_for(2_000);
     assert!(link_up(&w, "r1"));
 }
+
+#[test]
+fn a_write_load_is_replicated_and_a_paused_replica_catches_up() {
+    let mut w = pair(21);
+    let load = w.start_load("m", 200, 100);
+    w.run_for(1_000);
+    w.pause("r1", 2_000);
+    w.run_for(1_000);
+    let lagging = w.status("m").unwrap().master_repl_offset - w.status("r1").unwrap().master_repl_offset;
+    assert!(lagging > 0, "the paused replica applies nothing");
+    w.run_for(2_000);
+    w.stop_load(load);
+    w.run_for(500);
+    assert_eq!(w.digest("m"), w.digest("r1"));
+    let info = w.info("r1", "replication");
+    assert!(info.contains("master_link_status:up"), "{info}");
+    assert!(w.status("m").unwrap().keys[0] > 50);
+}
+
+#[test]
+fn removing_a_replica_affects_nobody_else() {
+    let mut w = pair(22);
+    w.add_node(NodeSpec::new("r2").arg("--replicaof").arg("m").arg("6379"));
+    w.run_for(7_000);
+    w.remove_node("r1");
+    let c = w.client("m");
+    w.command(c, "SET after 1");
+    w.run_for(100);
+    assert_eq!(w.digest("m"), w.digest("r2"));
+    assert_eq!(w.status("m").unwrap().replicas.len(), 1);
+}
