@@ -20,10 +20,14 @@
 //! ```
 
 mod link;
+pub mod presets;
 mod rng;
+pub mod runner;
+pub mod scenario;
 mod trace;
 mod world;
 
 pub use link::LinkConfig;
 pub use trace::{Payload, TraceEntry, TraceKind};
-pub use world::{ClientId, NodeSpec, World};
+pub use scenario::{Scenario, ScenarioError};
+pub use world::{ClientId, NodeSpec, World, PORT};

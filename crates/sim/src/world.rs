@@ -98,6 +98,8 @@ struct Load {
     node: String,
     interval_ms: u64,
     keys: u64,
+    /// Size of SET values (0: short values).
+    value_bytes: usize,
     sent: u64,
     active: bool,
 }
@@ -368,10 +370,16 @@ impl World {
 
     /// Starts a write load of `per_second` writes on `node` over `keys` keys; returns its id.
     pub fn start_load(&mut self, node: &str, per_second: u64, keys: u64) -> u64 {
+        self.start_load_sized(node, per_second, keys, 0)
+    }
+
+    /// A load whose SETs carry values of `value_bytes` bytes (to fill backlogs quickly).
+    pub fn start_load_sized(&mut self, node: &str, per_second: u64, keys: u64, value_bytes: usize) -> u64 {
         let client = self.client(node);
         let id = self.loads.len() as u64 + 1;
         let interval_ms = (1000 / per_second.max(1)).max(1);
-        self.loads.insert(id, Load { client, node: node.to_string(), interval_ms, keys: keys.max(1), sent: 0, active: true });
+        let value_bytes = value_bytes.min(1 << 20);
+        self.loads.insert(id, Load { client, node: node.to_string(), interval_ms, keys: keys.max(1), value_bytes, sent: 0, active: true });
         let at = self.now;
         self.push(at, Ev::LoadTick { load: id });
         id
@@ -673,6 +681,7 @@ impl World {
         let r = self.rng.next_u64();
         let key = (r >> 8) % l.keys;
         let line = match r % 8 {
+            0 | 1 | 2 if l.value_bytes > 0 => format!("SET key:{key} {}", "v".repeat(l.value_bytes)),
             0 | 1 | 2 => format!("SET key:{key} v{}", l.sent),
             3 => format!("INCR counter:{}", key % 16),
             4 => format!("LPUSH list:{} x{}", key % 8, l.sent),

@@ -1,0 +1,272 @@
+//! Scenario files: a topology, per-node configuration, a seed and timed steps (commands,
+//! faults, load), with narration for the UI and expectations, so a scenario is also a test.
+//! They come as TOML or JSON; a bad file says what is wrong and where.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// How long to run after the last step, in virtual ms.
+    #[serde(default = "default_tail")]
+    pub tail_ms: u64,
+    pub nodes: Vec<NodeDef>,
+    #[serde(default)]
+    pub links: Vec<LinkDef>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_tail() -> u64 {
+    2_000
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeDef {
+    pub name: String,
+    /// redis-server style arguments (`--save ""` is `["--save", ""]`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Shorthand for `--replicaof <name> 6379`.
+    #[serde(default)]
+    pub replicaof: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkDef {
+    pub a: String,
+    pub b: String,
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    #[serde(default)]
+    pub bytes_per_ms: Option<u64>,
+    /// Apply to both directions (default) or only a → b.
+    #[serde(default = "yes")]
+    pub both: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+// No deny_unknown_fields here: serde cannot combine it with `flatten`; the action's own
+// fields are still checked by its variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Virtual time of the step, in ms from the start.
+    pub at: u64,
+    /// Narration shown while the step plays.
+    #[serde(default)]
+    pub say: Option<String>,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Nothing but narration.
+    Note,
+    /// A client command on a node (redis-cli quoting). `label` names its reply in the
+    /// timeline; `track` remembers the key as an acknowledged write (for lost-write checks).
+    Command {
+        node: String,
+        line: String,
+        #[serde(default)]
+        track: Option<String>,
+    },
+    Cut { a: String, b: String, #[serde(default)] oneway: bool },
+    Heal { a: String, b: String },
+    Reset { a: String, b: String },
+    Crash { node: String },
+    Restart { node: String },
+    Pause { node: String, ms: u64 },
+    AddNode { node: NodeDef },
+    RemoveNode { node: String },
+    Load {
+        node: String,
+        per_second: u64,
+        #[serde(default = "default_keys")]
+        keys: u64,
+        #[serde(default)]
+        value_bytes: usize,
+    },
+    StopLoad,
+    Link { a: String, b: String, #[serde(default)] latency_ms: Option<u64>, #[serde(default)] bytes_per_ms: Option<u64> },
+    Expect(Expect),
+}
+
+fn default_keys() -> u64 {
+    1_000
+}
+
+/// A check, run when its step comes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Expect {
+    /// An INFO field equals a value (`INFO replication` of `node`).
+    Info { node: String, field: String, equals: String },
+    /// All these nodes hold the same dataset (DEBUG DIGEST).
+    SameData { nodes: Vec<String> },
+    /// All these nodes have the same replication ID and master_repl_offset.
+    SameOffset { nodes: Vec<String> },
+    /// Sync counters on a node serving syncs.
+    Syncs {
+        node: String,
+        #[serde(default)]
+        full: Option<u64>,
+        #[serde(default)]
+        partial_ok: Option<u64>,
+        #[serde(default)]
+        partial_err: Option<u64>,
+    },
+    /// Number of keys in db 0.
+    Keys { node: String, count: usize },
+    /// Writes acknowledged earlier (tracked commands) that `node` does not have: asserts
+    /// exactly this many are lost and names them.
+    LostWrites { node: String, count: usize },
+}
+
+/// A scenario that failed to load: the message says what and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError(pub String);
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Largest scenario file accepted (a URL or an upload can be hostile).
+pub const MAX_SCENARIO_BYTES: usize = 256 * 1024;
+const MAX_NODES: usize = 32;
+const MAX_STEPS: usize = 10_000;
+const MAX_TIME_MS: u64 = 24 * 3600 * 1000;
+
+impl Scenario {
+    /// Parses TOML or JSON (by content: JSON starts with `{`), then validates.
+    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        if text.len() > MAX_SCENARIO_BYTES {
+            return Err(ScenarioError(format!("scenario too large: {} bytes (at most {MAX_SCENARIO_BYTES})", text.len())));
+        }
+        let s: Scenario = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| ScenarioError(format!("bad JSON scenario at line {}, column {}: {e}", e.line(), e.column())))?
+        } else {
+            toml::from_str(text).map_err(|e| ScenarioError(format!("bad TOML scenario: {e}")))?
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks what serde cannot: names exist, times are ordered and bounded, sizes are sane.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let err = |m: String| Err(ScenarioError(m));
+        if self.nodes.is_empty() {
+            return err("the scenario has no nodes".into());
+        }
+        if self.nodes.len() > MAX_NODES {
+            return err(format!("too many nodes: {} (at most {MAX_NODES})", self.nodes.len()));
+        }
+        if self.steps.len() > MAX_STEPS {
+            return err(format!("too many steps: {} (at most {MAX_STEPS})", self.steps.len()));
+        }
+        let mut names = BTreeSet::new();
+        for n in &self.nodes {
+            check_name(&n.name, "node")?;
+            if !names.insert(n.name.clone()) {
+                return err(format!("node '{}' is defined twice", n.name));
+            }
+        }
+        for n in &self.nodes {
+            if let Some(m) = &n.replicaof {
+                if !names.contains(m) {
+                    return err(format!("node '{}': replicaof names an unknown node '{m}'", n.name));
+                }
+            }
+        }
+        for l in &self.links {
+            for x in [&l.a, &l.b] {
+                if !names.contains(x) {
+                    return err(format!("link {}-{}: unknown node '{x}'", l.a, l.b));
+                }
+            }
+        }
+        let mut last = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            let at = |m: String| ScenarioError(format!("step {} (at {} ms): {m}", i + 1, step.at));
+            if step.at < last {
+                return Err(at(format!("steps must be in time order (the previous one is at {last} ms)")));
+            }
+            if step.at > MAX_TIME_MS {
+                return Err(at("later than 24 h of virtual time".into()));
+            }
+            last = step.at;
+            if let Action::AddNode { node } = &step.action {
+                check_name(&node.name, "node").map_err(|e| at(e.0))?;
+                if !names.insert(node.name.clone()) {
+                    return Err(at(format!("node '{}' already exists", node.name)));
+                }
+            }
+            for n in step.action.nodes() {
+                if !names.contains(n) {
+                    return Err(at(format!("unknown node '{n}'")));
+                }
+            }
+            if let Action::Load { per_second, .. } = &step.action {
+                if *per_second == 0 || *per_second > 100_000 {
+                    return Err(at(format!("load of {per_second} writes/s (1 to 100000)")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Action {
+    /// Node names an action refers to.
+    fn nodes(&self) -> Vec<&String> {
+        match self {
+            Action::Command { node, .. }
+            | Action::Crash { node }
+            | Action::Restart { node }
+            | Action::Pause { node, .. }
+            | Action::RemoveNode { node }
+            | Action::Load { node, .. } => vec![node],
+            Action::Cut { a, b, .. } | Action::Heal { a, b } | Action::Reset { a, b } | Action::Link { a, b, .. } => vec![a, b],
+            Action::AddNode { node } => node.replicaof.iter().collect(),
+            Action::Expect(e) => match e {
+                Expect::Info { node, .. } | Expect::Syncs { node, .. } | Expect::Keys { node, .. } | Expect::LostWrites { node, .. } => vec![node],
+                Expect::SameData { nodes } | Expect::SameOffset { nodes } => nodes.iter().collect(),
+            },
+            Action::Note | Action::StopLoad => vec![],
+        }
+    }
+}
+
+fn check_name(name: &str, what: &str) -> Result<(), ScenarioError> {
+    let ok = !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ScenarioError(format!("{what} name '{}' must be 1-32 letters, digits, '-' or '_'", name.chars().take(40).collect::<String>())))
+    }
+}
