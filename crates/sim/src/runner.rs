@@ -279,7 +279,10 @@ impl Player {
         self.seen += entries.len();
         for e in entries {
             let text = match &e.kind {
-                TraceKind::Role { node, role, replid, offset } => format!("{node}: {role}, replid {}…, offset {offset}", &replid[..8.min(replid.len())]),
+                TraceKind::Role { node, role, link, replid, offset } => {
+                    let link = if link.is_empty() { String::new() } else { format!(" ({link})") };
+                    format!("{node}: {role}{link}, replid {}…, offset {offset}", &replid[..8.min(replid.len())])
+                }
                 TraceKind::Log { node, line } if notable(line) => format!("{node}: {line}"),
                 TraceKind::NodeStarted { node, restored } => format!("{node} started{}", if *restored { " from its RDB" } else { "" }),
                 _ => continue,

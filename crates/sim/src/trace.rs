@@ -40,7 +40,8 @@ pub enum TraceKind {
     Log { node: String, line: String },
     Command { client: u64, node: String, line: String },
     Reply { client: u64, node: String, reply: String },
-    Role { node: String, role: String, replid: String, offset: i64 },
+    /// A role, replication ID or link-state change (`link` is empty on a master).
+    Role { node: String, role: String, link: String, replid: String, offset: i64 },
     LinkChanged { a: String, b: String, latency_ms: u64, bytes_per_ms: u64, cut: bool },
 }
 

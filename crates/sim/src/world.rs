@@ -812,13 +812,13 @@ impl World {
             Role::Master => ("master".to_string(), String::new()),
             Role::Replica(v) => (format!("replica of {}", v.master_host), v.link_state.to_string()),
         };
-        let key = (role.clone(), st.replid.clone(), link);
+        let key = (role.clone(), st.replid.clone(), link.clone());
         let Some(sn) = self.nodes.get_mut(name) else { return };
         if sn.last_role.as_ref() == Some(&key) {
             return;
         }
         sn.last_role = Some(key);
-        self.trace_kind(TraceKind::Role { node: name.to_string(), role, replid: st.replid, offset: st.master_repl_offset });
+        self.trace_kind(TraceKind::Role { node: name.to_string(), role, link, replid: st.replid, offset: st.master_repl_offset });
     }
 }
 
