@@ -57,7 +57,7 @@ pub struct Multi {
     pub dirty: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Client {
     pub id: u64,
     pub addr: String,

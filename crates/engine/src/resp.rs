@@ -186,7 +186,7 @@ pub struct RequestLimits {
 }
 
 /// Server-side incremental parser of client requests (multibulk or inline).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RequestParser {
     buf: Vec<u8>,
     pos: usize,

@@ -24,6 +24,7 @@ pub mod presets;
 mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod timetravel;
 mod trace;
 mod world;
 

@@ -64,6 +64,7 @@ pub fn run(s: &Scenario) -> Outcome {
 }
 
 /// Plays a scenario step by step (the UI narrates each one).
+#[derive(Clone)]
 pub struct Player {
     scenario: Scenario,
     world: World,
@@ -119,6 +120,36 @@ impl Player {
         self.apply(&step.action);
         self.collect();
         Some(step.say)
+    }
+
+    /// Plays every step due by virtual time `t`, then runs the world to `t`.
+    pub fn advance_to(&mut self, t: u64) {
+        while self.scenario.steps.get(self.next).is_some_and(|s| s.at <= t) {
+            self.next_step();
+        }
+        if t > self.world.time() {
+            self.world.run_until(t);
+            self.collect();
+        }
+    }
+
+    /// An intervention now: the steps not played yet are the future, and the future is gone.
+    pub fn fork(&mut self, mut step: crate::scenario::Step) {
+        self.scenario.steps.truncate(self.next);
+        step.at = self.world.time();
+        self.scenario.steps.push(step);
+        self.next_step();
+    }
+
+    /// The steps this player follows (played and to come).
+    pub fn steps(&self) -> &[crate::scenario::Step] {
+        &self.scenario.steps
+    }
+
+    /// Replaces the steps not played yet (a snapshot taken before a fork learns the new
+    /// future).
+    pub fn set_steps(&mut self, steps: Vec<crate::scenario::Step>) {
+        self.scenario.steps = steps;
     }
 
     /// Runs the tail after the last step and hands back the outcome.

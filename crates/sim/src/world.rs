@@ -41,6 +41,7 @@ impl NodeSpec {
     }
 }
 
+#[derive(Clone)]
 struct SimNode {
     spec: NodeSpec,
     /// None while crashed or shut down.
@@ -59,6 +60,7 @@ enum End {
     Client(ClientId),
 }
 
+#[derive(Clone)]
 struct Conn {
     /// The end that connected.
     a: End,
@@ -104,12 +106,15 @@ struct Load {
     active: bool,
 }
 
+#[derive(Clone)]
 struct SimClient {
     node: String,
     conn: u64,
     inbox: Vec<u8>,
 }
 
+/// Cloning a world snapshots it whole (time travel restores such snapshots).
+#[derive(Clone)]
 pub struct World {
     now: Millis,
     seq: u64,

@@ -61,7 +61,7 @@ pub enum Input<'a> {
 
 /// What the driver must do. More variants will come (opening connections to a master), so
 /// drivers ignore what they do not know with a wildcard arm.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Output {
     Send { conn: ConnId, bytes: Vec<u8> },
@@ -78,6 +78,8 @@ pub enum Output {
     SaveRdb { bytes: Vec<u8> },
 }
 
+/// Cloning a node copies its whole state (the simulator's time travel snapshots it).
+#[derive(Clone)]
 pub struct Node {
     server: Server,
     clients: BTreeMap<u64, Client>,

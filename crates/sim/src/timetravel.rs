@@ -1,0 +1,74 @@
+//! Time travel: jump to any time of a run, and fork it.
+//!
+//! A run is its scenario (topology, seed) plus its steps, and stepping is deterministic, so
+//! any moment can be rebuilt. Snapshots of the whole world every `every_ms` of virtual time
+//! make a jump cost at most one snapshot copy and `every_ms` of replay. An intervention in the
+//! past discards the future (steps and snapshots after it) and continues from there.
+
+use crate::runner::Player;
+use crate::scenario::{Scenario, Step};
+use crate::world::World;
+
+pub struct TimeMachine {
+    /// The canonical steps: played ones and those to come.
+    steps: Vec<Step>,
+    every_ms: u64,
+    /// (virtual time, player at that time), in time order.
+    snapshots: Vec<(u64, Player)>,
+    current: Player,
+}
+
+impl TimeMachine {
+    pub fn new(scenario: &Scenario, every_ms: u64) -> TimeMachine {
+        let current = Player::new(scenario);
+        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, current.clone())], current }
+    }
+
+    pub fn world(&self) -> &World {
+        self.current.world()
+    }
+
+    pub fn player(&self) -> &Player {
+        &self.current
+    }
+
+    pub fn time(&self) -> u64 {
+        self.current.world().time()
+    }
+
+    /// Runs forward to `t`, snapshotting on the way.
+    fn forward_to(&mut self, t: u64) {
+        loop {
+            let last = self.snapshots.last().map(|(at, _)| *at).unwrap_or(0);
+            let next_snap = last + self.every_ms;
+            if next_snap > t {
+                break;
+            }
+            if next_snap > self.time() {
+                self.current.advance_to(next_snap);
+            }
+            self.snapshots.push((next_snap, self.current.clone()));
+        }
+        self.current.advance_to(t);
+    }
+
+    /// Moves to virtual time `t`, forwards or backwards, from the nearest snapshot.
+    pub fn seek(&mut self, t: u64) {
+        let i = self.snapshots.iter().rposition(|(at, _)| *at <= t).unwrap_or(0);
+        let snap_at = self.snapshots[i].0;
+        if t < self.time() || snap_at > self.time() {
+            let mut p = self.snapshots[i].1.clone();
+            p.set_steps(self.steps.clone());
+            self.current = p;
+        }
+        self.forward_to(t);
+    }
+
+    /// Applies `step` now. If now is in the past of the run, the future is discarded first.
+    pub fn intervene(&mut self, step: Step) {
+        let now = self.time();
+        self.snapshots.retain(|(at, _)| *at <= now);
+        self.current.fork(step);
+        self.steps = self.current.steps().to_vec();
+    }
+}
