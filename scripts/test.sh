@@ -4,7 +4,7 @@
 #   1. setup          scripts/setup.sh (installs what is missing)
 #   2. cargo test     (--no-fail-fast) engine, console, node and the cross-crate tests (default members),
 #                     including the differential test against a real redis-server
-#   3. wasm test      the engine's wasm32 test in headless Chromium
+#   3. wasm test      the engine's and the simulator's wasm32 tests in headless Chromium
 #   4. trunk build    the release bundle in dist/
 #   5. e2e            tests/e2e/run.mjs (Playwright) against dist/
 #   6. bundle size    gzip -9 size of dist/*.wasm, *.js, *.css
@@ -49,7 +49,11 @@ require_file() {
 wasm_test() {
     require_file crates/engine/tests/wasm.rs || return 1
     CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 \
-        timeout 1200 cargo test --target wasm32-unknown-unknown -p replscope-engine --test wasm
+        timeout 1200 cargo test --target wasm32-unknown-unknown -p replscope-engine --test wasm || return 1
+    # The simulator's run must hash the same in the browser as natively.
+    require_file crates/sim/tests/wasm.rs || return 1
+    CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
+        timeout 1200 cargo test --target wasm32-unknown-unknown -p replscope-sim --test wasm
 }
 
 trunk_build() {
@@ -84,7 +88,7 @@ bundle_size() {
 
 step "setup" bash scripts/setup.sh
 step "cargo test" timeout 1800 cargo test --no-fail-fast
-step "wasm test (engine, headless Chromium)" wasm_test
+step "wasm tests (engine and simulator, headless Chromium)" wasm_test
 step "trunk build --release" trunk_build
 step "e2e (tests/e2e/run.mjs)" e2e
 step "bundle size" bundle_size

@@ -19,6 +19,7 @@
 //! assert_eq!(w.digest("m"), w.digest("r1"));
 //! ```
 
+pub mod determinism;
 mod link;
 pub mod presets;
 mod rng;
