@@ -8,6 +8,7 @@
 //! * [`diff::Diff`] runs one script against two servers in lockstep and collects mismatches.
 
 pub mod diff;
+pub mod pairs;
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
