@@ -20,11 +20,11 @@ impl Default for LinkConfig {
 }
 
 impl LinkConfig {
-    /// Milliseconds to put `len` bytes on the wire.
-    pub fn transmit_ms(&self, len: usize) -> u64 {
+    /// Microseconds to put `len` bytes on the wire (small writes cost fractions of a ms).
+    pub fn transmit_us(&self, len: usize) -> u64 {
         if self.bytes_per_ms == u64::MAX {
             return 0;
         }
-        (len as u64).div_ceil(self.bytes_per_ms.max(1))
+        ((len as u128 * 1000) / self.bytes_per_ms.max(1) as u128).min(u64::MAX as u128) as u64
     }
 }

@@ -66,8 +66,8 @@ struct Conn {
     a: End,
     /// The end that accepted (a node). Its ConnId is known once accepted.
     b: End,
-    /// When each direction's wire is free again (a→b, b→a).
-    busy: [Millis; 2],
+    /// When each direction's wire is free again (a→b, b→a), in microseconds since the epoch.
+    busy: [u64; 2],
     /// Bytes waiting for a cut link to heal, per direction.
     held: [Vec<u8>; 2],
     /// Both ends are nodes (a replication link).
@@ -243,7 +243,7 @@ impl World {
         };
         self.conns.insert(
             conn,
-            Conn { a: End::Client(id), b, busy: [now, now], held: [Vec::new(), Vec::new()], between_nodes: false, open, established: open },
+            Conn { a: End::Client(id), b, busy: [now.0 * 1000, now.0 * 1000], held: [Vec::new(), Vec::new()], between_nodes: false, open, established: open },
         );
         self.clients.insert(id, SimClient { node: node.to_string(), conn, inbox: Vec::new() });
         if open {
@@ -632,13 +632,14 @@ impl World {
     }
 
     fn schedule_bytes(&mut self, conn: u64, dir: usize, cfg: LinkConfig, bytes: Vec<u8>) {
-        let now = self.now;
+        let now_us = self.now.0.saturating_mul(1000);
         for chunk in bytes.chunks(CHUNK) {
             let Some(c) = self.conns.get_mut(&conn) else { return };
-            let start = c.busy[dir].max(now);
-            let done = start.saturating_add(cfg.transmit_ms(chunk.len()));
+            let start = c.busy[dir].max(now_us);
+            let done = start.saturating_add(cfg.transmit_us(chunk.len()));
             c.busy[dir] = done;
-            self.push(done.saturating_add(cfg.latency_ms), Ev::Deliver { conn, to_b: dir == 0, bytes: chunk.to_vec() });
+            let arrives = Millis(done.div_ceil(1000)).saturating_add(cfg.latency_ms);
+            self.push(arrives, Ev::Deliver { conn, to_b: dir == 0, bytes: chunk.to_vec() });
         }
     }
 
@@ -755,7 +756,8 @@ impl World {
                     End::Client(_) => 0,
                 };
                 if established {
-                    self.push(busy.max(now).saturating_add(latency), Ev::Closed { conn: id, to_b: from_a });
+                    let free = Millis(busy.div_ceil(1000)).max(now);
+                    self.push(free.saturating_add(latency), Ev::Closed { conn: id, to_b: from_a });
                 } else if let Some(c) = self.conns.get_mut(&id) {
                     c.open = false;
                 }
@@ -768,7 +770,7 @@ impl World {
                     Conn {
                         a: End::Node { name: name.to_string(), conn },
                         b: End::Node { name: host.clone(), conn: ConnId(0) },
-                        busy: [now, now],
+                        busy: [now.0 * 1000, now.0 * 1000],
                         held: [Vec::new(), Vec::new()],
                         between_nodes: true,
                         open: true,

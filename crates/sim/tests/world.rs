@@ -209,3 +209,21 @@ fn removing_a_replica_affects_nobody_else() {
     assert_eq!(w.digest("m"), w.digest("r2"));
     assert_eq!(w.status("m").unwrap().replicas.len(), 1);
 }
+
+/// Regression: small writes used to cost a whole millisecond of wire time each, so a burst of
+/// them queued seconds of transmission and replicas fell far behind.
+#[test]
+fn a_burst_of_small_writes_is_replicated_at_link_speed() {
+    let mut w = pair(31);
+    let c = w.client("m");
+    for i in 0..5_000 {
+        w.command(c, &format!("SET k{} {i}", i % 500));
+        if i % 100 == 99 {
+            w.run_for(1);
+        }
+    }
+    // ~180 KB of stream at 10 KB/ms: well under 100 ms of wire time.
+    w.run_for(100);
+    assert_eq!(w.status("r1").unwrap().master_repl_offset, w.status("m").unwrap().master_repl_offset);
+    assert_eq!(w.digest("m"), w.digest("r1"));
+}

@@ -1,0 +1,71 @@
+//! `cargo bench -p replscope-sim`: throughput of replication through the simulator and the
+//! cost of a time-travel jump. Prints figures; asserts nothing (timing is not a test).
+
+use std::time::Instant;
+
+use replscope_sim::scenario::{Action, NodeDef, Scenario, Step};
+use replscope_sim::timetravel::TimeMachine;
+use replscope_sim::{NodeSpec, World};
+
+fn throughput(commands: usize) -> f64 {
+    let mut w = World::new(1);
+    w.add_node(NodeSpec::new("m").arg("--repl-diskless-sync-delay").arg("0").arg("--save").arg(""));
+    w.add_node(NodeSpec::new("r1").arg("--replicaof").arg("m").arg("6379"));
+    w.add_node(NodeSpec::new("r2").arg("--replicaof").arg("m").arg("6379"));
+    w.run_for(2_000);
+    let c = w.client("m");
+    let start = Instant::now();
+    for i in 0..commands {
+        w.command(c, &format!("SET key:{} {}", i % 10_000, i));
+        if i % 100 == 99 {
+            w.run_for(1);
+            let _ = w.take_replies(c);
+        }
+    }
+    w.run_for(1_000);
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(w.digest("m"), w.digest("r1"));
+    assert_eq!(w.digest("m"), w.digest("r2"));
+    commands as f64 / secs
+}
+
+fn ten_minute_run() -> Scenario {
+    let nodes = vec![
+        NodeDef { name: "m".into(), args: vec!["--repl-diskless-sync-delay".into(), "0".into()], replicaof: None },
+        NodeDef { name: "r1".into(), args: vec![], replicaof: Some("m".into()) },
+        NodeDef { name: "r2".into(), args: vec![], replicaof: Some("m".into()) },
+    ];
+    let mut steps = vec![Step { at: 1_000, say: None, action: Action::Load { node: "m".into(), per_second: 100, keys: 5_000, value_bytes: 0 } }];
+    // A fault every minute keeps the run interesting.
+    for minute in 1..10u64 {
+        steps.push(Step { at: minute * 60_000, say: None, action: Action::Reset { a: "m".into(), b: "r1".into() } });
+    }
+    Scenario { name: "bench".into(), title: String::new(), description: String::new(), seed: 3, tail_ms: 0, nodes, links: vec![], steps }
+}
+
+fn main() {
+    let n = 100_000;
+    let rate = throughput(n);
+    println!("replicated commands/s (master + 2 replicas, {n} SETs): {rate:.0}");
+
+    let s = ten_minute_run();
+    let mut tm = TimeMachine::new(&s, 2_000);
+    let t = Instant::now();
+    tm.seek(600_000);
+    println!("building a 10-minute run with snapshots every 2 s: {:.2} s", t.elapsed().as_secs_f64());
+    let mut jumps = Vec::new();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let target = x % 600_000;
+        let t = Instant::now();
+        tm.seek(target);
+        jumps.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    jumps.sort_by(|a, b| a.total_cmp(b));
+    let p50 = jumps[jumps.len() / 2];
+    let p95 = jumps[jumps.len() * 95 / 100];
+    println!("jump to a random point of the 10-minute run: p50 {p50:.2} ms, p95 {p95:.2} ms, max {:.2} ms", jumps[jumps.len() - 1]);
+}
