@@ -393,6 +393,15 @@ impl Node {
         self.cancel_handshake();
     }
 
+    /// `cancelReplicationHandshake(1)`: a failed transfer (or a timeout) reconnects at once
+    /// rather than on the next cron tick.
+    fn transfer_error(&mut self, now: Millis, line: String) {
+        self.handshake_error(line);
+        let Some((h, p)) = self.link.as_ref().map(|l| (l.host.clone(), l.port)) else { return };
+        self.log(LogLevel::Notice, format!("Reconnecting to MASTER {h}:{p} after failure"));
+        self.connect_to_master(now);
+    }
+
     /// AUTH, REPLCONF listening-port, [ip-address], capa: written back to back.
     fn send_handshake(&mut self) {
         let auth = self.server.config.text("masterauth").to_string();
@@ -498,7 +507,9 @@ impl Node {
     }
 
     fn begin_transfer(&mut self, initial: Option<(String, i64)>) {
-        let had_cache = self.link.as_mut().and_then(|l| l.cached.take()).is_some();
+        // Only +FULLRESYNC forgets the cached master; the SYNC fallback keeps it (7.0), so a
+        // later attempt still PSYNCs with it.
+        let had_cache = initial.is_some() && self.link.as_mut().and_then(|l| l.cached.take()).is_some();
         if had_cache {
             self.log(LogLevel::Notice, "Discarding previously cached master state.");
         }
@@ -542,13 +553,16 @@ impl Node {
                 return true;
             }
             if let Some(err) = line.strip_prefix('-') {
-                self.handshake_error(format!("MASTER aborted replication with an error: {err}"));
+                self.transfer_error(now, format!("MASTER aborted replication with an error: {err}"));
                 return false;
             }
             let Some(spec) = line.strip_prefix('$') else {
-                self.handshake_error(format!(
-                    "Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"
-                ));
+                self.transfer_error(
+                    now,
+                    format!(
+                        "Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"
+                    ),
+                );
                 return false;
             };
             let Some(t) = self.link.as_mut().and_then(|l| l.transfer.as_mut()) else { return false };
@@ -560,7 +574,7 @@ impl Node {
                 match spec.parse::<i64>() {
                     Ok(n) if n >= 0 => t.size = n,
                     _ => {
-                        self.handshake_error(format!("Bad protocol from MASTER, invalid payload length: '{line}'"));
+                        self.transfer_error(now, format!("Bad protocol from MASTER, invalid payload length: '{line}'"));
                         return false;
                     }
                 }
@@ -605,10 +619,10 @@ impl Node {
         let loaded = match crate::rdb_load::load(&t.data, self.server.dbs.len()) {
             Ok(l) => l,
             Err(e) => {
-                self.handshake_error(format!(
-                    "Failed trying to load the MASTER synchronization DB from {}: {e}",
-                    if eof { "socket" } else { "disk" }
-                ));
+                self.transfer_error(
+                    now,
+                    format!("Failed trying to load the MASTER synchronization DB from {}: {e}", if eof { "socket" } else { "disk" }),
+                );
                 return;
             }
         };
@@ -627,6 +641,10 @@ impl Node {
                 (id.unwrap_or_else(|| ZERO_ID.to_string()), off.unwrap_or(0))
             }
         };
+        // `replicationAttachToNewMaster`: whatever was cached belongs to the old history.
+        if let Some(l) = self.link.as_mut() {
+            l.cached = None;
+        }
         self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data");
         // The new history replaces ours: sub-replicas must resync, our backlog is void.
         self.disconnect_replicas();
@@ -739,14 +757,12 @@ impl Node {
         let timeout = self.server.config.int("repl-timeout").max(1) as u64 * 1000;
         let handshaking = !matches!(link.state, LinkState::Connect | LinkState::Transfer | LinkState::Connected);
         if handshaking && now.saturating_sub(link.transfer_lastio) > timeout {
-            self.log(LogLevel::Warning, "Timeout connecting to the MASTER...");
-            self.cancel_handshake();
+            self.transfer_error(now, "Timeout connecting to the MASTER...".into());
         } else if link.state == LinkState::Transfer && link.loading_until.is_none() && now.saturating_sub(link.transfer_lastio) > timeout {
-            self.log(
-                LogLevel::Warning,
-                "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.",
+            self.transfer_error(
+                now,
+                "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".into(),
             );
-            self.cancel_handshake();
         } else if link.state == LinkState::Connected {
             let last = link.master_client.and_then(|m| self.clients.get(&m)).map(|c| c.last_interaction).unwrap_or(now);
             if now.saturating_sub(last) > timeout {
