@@ -555,3 +555,30 @@ fn volatile_ttl_evicts_the_soonest_expiring_keys_only() {
     assert_eq!(last, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
     assert_eq!(c.cmd(m, "EXISTS keep"), ":1\r\n", "non-volatile keys are never evicted");
 }
+
+/// SPEC §3: a replica restarting from its own RDB resumes as a cached master and continues
+/// with a partial resync (its file carries repl-id, repl-offset and repl-stream-db).
+#[test]
+fn a_replica_restarting_from_its_rdb_continues_partially() {
+    let mut c = Cluster::new();
+    c.add(7001, &["--repl-diskless-sync", "no"]);
+    c.add(7002, &["--replicaof", "127.0.0.1", "7001"]);
+    c.advance(2_000);
+    let m = c.client(7001);
+    c.cmd(m, "SELECT 3");
+    c.cmd(m, "SET in3 1");
+    let r = c.client(7002);
+    assert_eq!(c.cmd(r, "SAVE"), "+OK\r\n");
+    c.crash(7002);
+    c.cmd(m, "SET while_down 1");
+    c.advance(500);
+    c.restart(7002, 77);
+    c.advance(2_000);
+    assert_eq!(c.info(7002, "master_link_status"), "up");
+    assert!(c.logged(7002, "Trying a partial resynchronization"));
+    assert_eq!(c.info(7001, "sync_partial_ok"), "1");
+    assert_eq!(c.info(7001, "sync_full"), "1", "only the first attach");
+    assert_eq!(c.digest(7001), c.digest(7002));
+    c.cmd(m, "SET after 1");
+    assert_eq!(c.digest(7001), c.digest(7002), "the stream goes on in the right DB");
+}

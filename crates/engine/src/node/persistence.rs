@@ -95,8 +95,14 @@ impl Node {
 
     fn snapshot(&self, now: Millis) -> Vec<u8> {
         let r = &self.server.repl;
+        // `rdbPopulateSaveInfo`: a replica records its master client's DB, a master the
+        // DB its stream last selected.
+        let stream_db = match self.link.as_ref().and_then(|l| l.master_client).and_then(|m| self.clients.get(&m)) {
+            Some(master) => master.db as i64,
+            None => r.seldb.max(0),
+        };
         let repl = (r.backlog.is_some() || self.link.is_some()).then(|| rdb::ReplInfo {
-            stream_db: r.seldb.max(0),
+            stream_db,
             replid: r.replid.clone(),
             offset: r.offset,
         });
