@@ -226,13 +226,23 @@ test('the active expire cycle removes keys on its own', async (page) => {
 });
 
 test('REPLICAOF a missing master is refused and logged, then undone', async (page) => {
+  const role = page.getByTestId('fact-role');
+  assertEqual((await role.textContent()).trim(), 'master', 'role before');
+  const replication = page.getByTestId('fact-replication');
+  const before = (await replication.textContent()).trim();
   assertEqual(await run(page, 'REPLICAOF 127.0.0.1 7000'), 'OK', 'REPLICAOF');
+  await eventually('the role fact to follow REPLICAOF', async () =>
+    (await role.textContent()).trim().startsWith('replica of 127.0.0.1:7000'),
+  );
   const log = page.getByTestId('server-log');
   await eventually('the connection attempt in the server log', async () => {
     const text = await log.textContent();
     return text.includes('Connecting to MASTER 127.0.0.1:7000') && text.includes('Connection refused');
   });
   assertEqual(await run(page, 'REPLICAOF NO ONE'), 'OK', 'REPLICAOF NO ONE');
+  await eventually('the role fact back to master with a new replication ID', async () =>
+    (await role.textContent()).trim() === 'master' && (await replication.textContent()).trim() !== before,
+  );
   assertEqual(await run(page, 'SET after-replicaof 1'), 'OK', 'writes accepted again');
 });
 

@@ -18,9 +18,12 @@ pub struct LogLine {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
     pub running: bool,
-    /// The `databases` directive. (No role here: the engine has no role getter yet, and
-    /// the `replicaof` directive does not follow REPLICAOF.)
+    /// The `databases` directive.
     pub databases: String,
+    /// "master", or "replica of host:port (link state)", from the node's status.
+    pub role: String,
+    pub replid: String,
+    pub repl_offset: i64,
     pub run_id: String,
     pub port: String,
     pub hz: String,
@@ -123,9 +126,17 @@ impl Session {
         let get = |name: &str| config.get(name).unwrap_or("").to_string();
         let keyspace: Vec<(usize, usize)> =
             (0..self.databases()).map(|db| (db, self.node.dbsize(db))).filter(|&(_, n)| n > 0).collect();
+        let status = self.node.status(self.started);
+        let role = match &status.role {
+            replscope_engine::Role::Master => "master".to_string(),
+            replscope_engine::Role::Replica(v) => format!("replica of {}:{} ({})", v.master_host, v.master_port, v.link_state),
+        };
         Facts {
             running: !self.node.is_stopped(),
             databases: get("databases"),
+            role,
+            replid: status.replid,
+            repl_offset: status.master_repl_offset,
             run_id: self.node.run_id().to_string(),
             port: get("port"),
             hz: get("hz"),

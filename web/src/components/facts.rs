@@ -31,6 +31,10 @@ pub fn NodeFacts() -> impl IntoView {
                 </span>
             </div>
             <dl class="fact-list">
+                <div class="wide">
+                    <dt>"Role"</dt>
+                    <dd data-testid="fact-role">{move || f.with(|f| f.role.clone())}</dd>
+                </div>
                 <div>
                     <dt>"Databases"</dt>
                     <dd data-testid="fact-databases">{move || f.with(|f| f.databases.clone())}</dd>
@@ -65,6 +69,16 @@ pub fn NodeFacts() -> impl IntoView {
                 <div>
                     <dt>"Eviction"</dt>
                     <dd data-testid="fact-policy">{move || f.with(|f| f.maxmemory_policy.clone())}</dd>
+                </div>
+                <div class="wide">
+                    <dt>
+                        <abbr title="master_replid and master_repl_offset: the replication history this node is on, and how many bytes of it it has produced or applied">
+                            "Replication"
+                        </abbr>
+                    </dt>
+                    <dd class="mono hash" data-testid="fact-replication">
+                        {move || f.with(|f| format!("{} @ {}", f.replid, f.repl_offset))}
+                    </dd>
                 </div>
                 <div class="wide">
                     <dt>"Run ID"</dt>
