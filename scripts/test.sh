@@ -2,7 +2,7 @@
 # Runs every test of the project, the way CI does (.ci/run execs this script):
 #
 #   1. setup          scripts/setup.sh (installs what is missing)
-#   2. cargo test     (--no-fail-fast) engine, console, node and the cross-crate tests (default members),
+#   2. cargo test     (--no-fail-fast --workspace) engine, console, node, sim, web (native unit tests) and the cross-crate tests,
 #                     including the differential test against a real redis-server
 #   3. wasm test      the engine's and the simulator's wasm32 tests in headless Chromium
 #   4. trunk build    the release bundle in dist/
@@ -87,7 +87,8 @@ bundle_size() {
 }
 
 step "setup" bash scripts/setup.sh
-step "cargo test" timeout 1800 cargo test --no-fail-fast
+# The default members plus the web crate's native unit tests (layout, formatting).
+step "cargo test" timeout 1800 cargo test --no-fail-fast --workspace
 step "wasm tests (engine and simulator, headless Chromium)" wasm_test
 step "trunk build --release" trunk_build
 step "e2e (tests/e2e/run.mjs)" e2e
