@@ -74,8 +74,10 @@ fn expire_generic(ctx: &mut Ctx, a: &[Vec<u8>], basetime: i64, seconds: bool, cm
     if refused {
         return Ok(Frame::Integer(0));
     }
+    // `checkAlreadyExpired`: never on a replica, which waits for its master's DEL.
+    let already = when <= ctx.now.as_u64() as i64 && !ctx.server.repl.is_replica;
     let db = ctx.server.db_mut(ctx.db);
-    if when <= ctx.now.as_u64() as i64 {
+    if already {
         // Already in the past: the key is deleted now (and a DEL is what replicas get).
         db.remove(key);
         ctx.propagate(argv([b"DEL", key]));

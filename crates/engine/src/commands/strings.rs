@@ -190,9 +190,11 @@ pub fn getex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     };
     let Some(value) = read_string(ctx, &a[1])? else { return Ok(Frame::Null) };
     let absolute = o.expire.map(|e| e.absolute).unwrap_or(false);
+    // `checkAlreadyExpired` is never true on a replica.
+    let replica = ctx.server.repl.is_replica;
     let db = ctx.server.db_mut(ctx.db);
     match when {
-        Some(at) if absolute && at <= ctx.now.as_u64() as i64 => {
+        Some(at) if absolute && at <= ctx.now.as_u64() as i64 && !replica => {
             db.remove(&a[1]);
             ctx.propagate(argv([b"DEL", &a[1]]));
         }

@@ -436,6 +436,10 @@ impl Node {
         let mut over_limit = Vec::new();
         for id in &self.server.replica_order {
             let Some(c) = self.clients.get_mut(id) else { continue };
+            // Being dropped (e.g. our own history just changed): it must not see new bytes.
+            if c.close_after_reply {
+                continue;
+            }
             let Some(link) = c.replica.as_mut() else { continue };
             let held = link.pending.len() + bytes.len();
             // client-output-buffer-limit replica 256mb 64mb 60 (Redis's default).

@@ -102,6 +102,39 @@ pub struct Node {
     looked_up: Option<&'static str>,
     /// Commands run by the current top-level command, counted when it ends.
     finished_calls: Vec<&'static str>,
+    /// Inputs that arrived during a DEBUG SLEEP, replayed in order when it ends.
+    deferred_inputs: Vec<OwnedInput>,
+}
+
+/// An `Input` kept for later (its bytes copied).
+#[derive(Clone, Debug)]
+enum OwnedInput {
+    Received { conn: ConnId, bytes: Vec<u8> },
+    Closed { conn: ConnId },
+    Connected { conn: ConnId },
+    ConnectFailed { conn: ConnId, reason: String },
+}
+
+impl From<Input<'_>> for OwnedInput {
+    fn from(i: Input<'_>) -> OwnedInput {
+        match i {
+            Input::Received { conn, bytes } => OwnedInput::Received { conn, bytes: bytes.to_vec() },
+            Input::Closed { conn } => OwnedInput::Closed { conn },
+            Input::Connected { conn } => OwnedInput::Connected { conn },
+            Input::ConnectFailed { conn, reason } => OwnedInput::ConnectFailed { conn, reason },
+        }
+    }
+}
+
+impl OwnedInput {
+    fn replay(self, node: &mut Node, now: Millis) {
+        match self {
+            OwnedInput::Received { conn, bytes } => node.handle_input(now, Input::Received { conn, bytes: &bytes }),
+            OwnedInput::Closed { conn } => node.handle_input(now, Input::Closed { conn }),
+            OwnedInput::Connected { conn } => node.handle_input(now, Input::Connected { conn }),
+            OwnedInput::ConnectFailed { conn, reason } => node.handle_input(now, Input::ConnectFailed { conn, reason }),
+        }
+    }
 }
 
 impl Node {
@@ -129,6 +162,7 @@ impl Node {
             running: None,
             looked_up: None,
             finished_calls: Vec::new(),
+            deferred_inputs: Vec::new(),
         };
         // `--replicaof host port`: no cached master, so the first PSYNC is `? -1`; the
         // replication cron connects.
@@ -173,6 +207,11 @@ impl Node {
     pub fn handle_input(&mut self, now: Millis, input: Input) {
         self.last_now = now;
         if self.stopped {
+            return;
+        }
+        if self.server.sleep_until.is_some() {
+            // DEBUG SLEEP blocks the whole server: nothing is read until it wakes up.
+            self.deferred_inputs.push(OwnedInput::from(input));
             return;
         }
         match input {
@@ -226,6 +265,9 @@ impl Node {
         }
         if self.server.sleep_until.is_some_and(|t| t <= now) {
             self.server.sleep_until = None;
+            for input in std::mem::take(&mut self.deferred_inputs) {
+                input.replay(self, now);
+            }
             // Input that arrived while the node was blocked is served now, in client order.
             let ids: Vec<u64> = self.clients.keys().copied().collect();
             for id in ids {
