@@ -20,6 +20,7 @@
 //! ```
 
 pub mod determinism;
+pub mod invariants;
 mod link;
 pub mod presets;
 mod rng;
@@ -29,6 +30,7 @@ pub mod timetravel;
 mod trace;
 mod world;
 
+pub use invariants::{Checker, Violation};
 pub use link::LinkConfig;
 pub use trace::{Payload, TraceEntry, TraceKind};
 pub use scenario::{Scenario, ScenarioError};
