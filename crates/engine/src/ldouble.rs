@@ -331,6 +331,7 @@ fn parse_hex(neg: bool, s: &[u8]) -> Option<Parsed> {
     let exp = parse_exponent(rest, b'p')?;
     let vals: Vec<u32> = digits
         .iter()
+        // split_mantissa kept only ASCII hex digits, so to_digit(16) cannot fail.
         .map(|&c| (c as char).to_digit(16).unwrap())
         .skip_while(|&v| v == 0)
         .collect();
@@ -401,6 +402,7 @@ fn parse_dec(neg: bool, s: &[u8]) -> Option<Parsed> {
     let Some(start) = start else {
         return Some(Parsed::Value(ld(neg, Kind::Zero)));
     };
+    // A non-zero digit exists (found just above), so rposition finds one.
     let end = digits.iter().rposition(|&c| c != b'0').unwrap() + 1;
     let sig = &digits[start..end];
     // value = sig * 10^e10
@@ -599,6 +601,8 @@ impl Big {
             let r = q.div_small(d.0[0]);
             return (q, Big::from_u64(r as u64));
         }
+        // Divisors are never zero (powers of two and ten), and one limb was handled above,
+        // so `d` has at least two limbs here.
         let s = d.0.last().unwrap().leading_zeros();
         let v = d.shl(s as u64).0;
         let mut u = self.shl(s as u64).0;
@@ -661,6 +665,7 @@ impl Big {
         while !n.is_zero() {
             chunks.push(n.div_small(1_000_000_000));
         }
+        // A non-zero number yields at least one chunk.
         let mut s = chunks.pop().unwrap().to_string();
         for c in chunks.iter().rev() {
             s.push_str(&format!("{c:09}"));
