@@ -122,6 +122,29 @@ impl Player {
         Some(step.say)
     }
 
+    /// A copy for a snapshot, without the world's trace (see `World::snapshot_without_trace`);
+    /// returns it with the trace length it must be given back.
+    pub fn snapshot(&mut self) -> (Player, usize) {
+        let len = self.world.trace().len();
+        let world = self.world.snapshot_without_trace();
+        let copy = Player { world, ..self.clone_without_world() };
+        (copy, len)
+    }
+
+    fn clone_without_world(&self) -> Player {
+        Player {
+            scenario: self.scenario.clone(),
+            world: World::new(0),
+            next: self.next,
+            seen: self.seen,
+            tracked: self.tracked.clone(),
+            loads: self.loads.clone(),
+            timeline: self.timeline.clone(),
+            failures: self.failures.clone(),
+            checks: self.checks,
+        }
+    }
+
     /// Plays every step due by virtual time `t`, then runs the world to `t`.
     pub fn advance_to(&mut self, t: u64) {
         while self.scenario.steps.get(self.next).is_some_and(|s| s.at <= t) {

@@ -7,21 +7,27 @@
 
 use crate::runner::Player;
 use crate::scenario::{Scenario, Step};
+use crate::trace::TraceEntry;
 use crate::world::World;
 
 pub struct TimeMachine {
     /// The canonical steps: played ones and those to come.
     steps: Vec<Step>,
     every_ms: u64,
-    /// (virtual time, player at that time), in time order.
-    snapshots: Vec<(u64, Player)>,
+    /// (virtual time, player at that time without its trace, that trace's length), in time
+    /// order. Every snapshot's trace is a prefix of the current one.
+    snapshots: Vec<(u64, Player, usize)>,
     current: Player,
+    /// The longest trace this history has produced (snapshots restore prefixes of it).
+    trace: Vec<TraceEntry>,
 }
 
 impl TimeMachine {
     pub fn new(scenario: &Scenario, every_ms: u64) -> TimeMachine {
-        let current = Player::new(scenario);
-        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, current.clone())], current }
+        let mut current = Player::new(scenario);
+        let (first, len) = current.snapshot();
+        let trace = current.world().trace().to_vec();
+        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, first, len)], current, trace }
     }
 
     pub fn world(&self) -> &World {
@@ -39,7 +45,7 @@ impl TimeMachine {
     /// Runs forward to `t`, snapshotting on the way.
     fn forward_to(&mut self, t: u64) {
         loop {
-            let last = self.snapshots.last().map(|(at, _)| *at).unwrap_or(0);
+            let last = self.snapshots.last().map(|(at, _, _)| *at).unwrap_or(0);
             let next_snap = last + self.every_ms;
             if next_snap > t {
                 break;
@@ -47,17 +53,31 @@ impl TimeMachine {
             if next_snap > self.time() {
                 self.current.advance_to(next_snap);
             }
-            self.snapshots.push((next_snap, self.current.clone()));
+            self.keep_trace();
+            let (snap, len) = self.current.snapshot();
+            self.snapshots.push((next_snap, snap, len));
         }
         self.current.advance_to(t);
+        self.keep_trace();
+    }
+
+    /// Extends the kept trace with what the current run added beyond it.
+    fn keep_trace(&mut self) {
+        let live = self.current.world().trace();
+        if live.len() > self.trace.len() {
+            self.trace.extend_from_slice(&live[self.trace.len()..]);
+        }
     }
 
     /// Moves to virtual time `t`, forwards or backwards, from the nearest snapshot.
     pub fn seek(&mut self, t: u64) {
-        let i = self.snapshots.iter().rposition(|(at, _)| *at <= t).unwrap_or(0);
+        let i = self.snapshots.iter().rposition(|(at, _, _)| *at <= t).unwrap_or(0);
         let snap_at = self.snapshots[i].0;
         if t < self.time() || snap_at > self.time() {
-            let mut p = self.snapshots[i].1.clone();
+            let (_, snap, len) = &self.snapshots[i];
+            let prefix = self.trace[..*len].to_vec();
+            let mut p = snap.clone();
+            p.world_mut().restore_trace(prefix);
             p.set_steps(self.steps.clone());
             self.current = p;
         }
@@ -67,8 +87,10 @@ impl TimeMachine {
     /// Applies `step` now. If now is in the past of the run, the future is discarded first.
     pub fn intervene(&mut self, step: Step) {
         let now = self.time();
-        self.snapshots.retain(|(at, _)| *at <= now);
+        self.snapshots.retain(|(at, _, _)| *at <= now);
         self.current.fork(step);
         self.steps = self.current.steps().to_vec();
+        // The discarded future's trace goes too.
+        self.trace = self.current.world().trace().to_vec();
     }
 }

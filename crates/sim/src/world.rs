@@ -162,6 +162,20 @@ impl World {
         &self.trace
     }
 
+    /// A copy of the world without its trace (snapshots share the trace's prefix instead of
+    /// copying it: the trace only grows, and a fork keeps everything before it).
+    pub(crate) fn snapshot_without_trace(&mut self) -> World {
+        let trace = std::mem::take(&mut self.trace);
+        let copy = self.clone();
+        self.trace = trace;
+        copy
+    }
+
+    /// Gives a snapshot back the trace it had (a prefix of the live one).
+    pub(crate) fn restore_trace(&mut self, trace: Vec<TraceEntry>) {
+        self.trace = trace;
+    }
+
     /// A fingerprint of the whole run, equal for equal seeds and inputs.
     pub fn trace_hash(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -50,3 +50,17 @@ fn an_intervention_in_the_past_discards_the_future() {
     tm.seek(6_000);
     assert!(tm.world().is_up("master"));
 }
+
+#[test]
+fn jumping_between_snapshots_in_any_order_keeps_the_trace() {
+    let s = presets::get("backlog-overrun").unwrap();
+    let mut tm = TimeMachine::new(&s, 300);
+    let mut reference = TimeMachine::new(&s, 1_000_000);
+    for t in [5_000u64, 700, 4_100, 100, 3_300, 6_000, 2_000] {
+        tm.seek(t);
+        reference.seek(0);
+        reference.seek(t);
+        assert_eq!(tm.world().trace(), reference.world().trace(), "at {t}");
+        assert_eq!(fingerprint(tm.world()), fingerprint(reference.world()), "at {t}");
+    }
+}
