@@ -5,6 +5,7 @@ use crate::scenario::Scenario;
 
 /// (name, TOML source), in the order a newcomer should see them.
 pub static PRESETS: &[(&str, &str)] = &[
+    ("default", include_str!("../presets/default.toml")),
     ("first-sync", include_str!("../presets/first-sync.toml")),
     ("steady-stream", include_str!("../presets/steady-stream.toml")),
     ("partial-resync", include_str!("../presets/partial-resync.toml")),

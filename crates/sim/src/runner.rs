@@ -75,6 +75,8 @@ pub struct Player {
     pub timeline: Vec<Line>,
     pub failures: Vec<String>,
     pub checks: usize,
+    /// The reply to the last `command` step (a console shows it in full).
+    pub last_reply: Option<Frame>,
 }
 
 impl Player {
@@ -90,6 +92,7 @@ impl Player {
             timeline: Vec::new(),
             failures: Vec::new(),
             checks: 0,
+            last_reply: None,
         };
         p.collect();
         p
@@ -142,6 +145,7 @@ impl Player {
             timeline: self.timeline.clone(),
             failures: self.failures.clone(),
             checks: self.checks,
+            last_reply: self.last_reply.clone(),
         }
     }
 
@@ -200,6 +204,7 @@ impl Player {
                     self.tracked.push(key.clone());
                 }
                 self.line(format!("{node}> {line}  →  {shown}"));
+                self.last_reply = reply;
             }
             Action::Cut { a, b, oneway } => {
                 if *oneway {
@@ -222,9 +227,14 @@ impl Player {
                 w.crash(node);
                 self.line(format!("{node} crashed"));
             }
-            Action::Restart { node } => {
-                w.restart(node);
-                self.line(format!("{node} restarted"));
+            Action::Restart { node, empty } => {
+                if *empty {
+                    w.restart_empty(node);
+                    self.line(format!("{node} restarted with an empty disk"));
+                } else {
+                    w.restart(node);
+                    self.line(format!("{node} restarted"));
+                }
             }
             Action::Pause { node, ms } => {
                 w.pause(node, *ms);

@@ -94,7 +94,8 @@ pub enum Action {
     Heal { a: String, b: String },
     Reset { a: String, b: String },
     Crash { node: String },
-    Restart { node: String },
+    /// Starts a crashed node again; `empty`: its disk was lost too (it starts with no data).
+    Restart { node: String, #[serde(default)] empty: bool },
     Pause { node: String, ms: u64 },
     AddNode { node: NodeDef },
     RemoveNode { node: String },
@@ -247,7 +248,7 @@ impl Action {
         match self {
             Action::Command { node, .. }
             | Action::Crash { node }
-            | Action::Restart { node }
+            | Action::Restart { node, .. }
             | Action::Pause { node, .. }
             | Action::RemoveNode { node }
             | Action::Load { node, .. } => vec![node],

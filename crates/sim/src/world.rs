@@ -375,6 +375,17 @@ impl World {
         self.start_node(name, true);
     }
 
+    /// Restarts a crashed node whose disk was lost as well: it starts with no data.
+    pub fn restart_empty(&mut self, name: &str) {
+        if self.is_up(name) {
+            return;
+        }
+        if let Some(sn) = self.nodes.get_mut(name) {
+            sn.disk = None;
+        }
+        self.start_node(name, true);
+    }
+
     /// Blocks a node for `ms` (a real `DEBUG SLEEP`: it serves nothing meanwhile).
     pub fn pause(&mut self, name: &str, ms: u64) {
         let c = self.client(name);

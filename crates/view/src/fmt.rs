@@ -1,0 +1,80 @@
+//! Numbers and IDs as the visualizer prints them.
+
+/// 10240 → "10,240" (offsets read better grouped).
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "16,384–32,767".
+pub fn offset_range(first: i64, last: i64) -> String {
+    format!("{}–{}", thousands(first), thousands(last))
+}
+
+/// The first 8 characters of a replication ID (enough to tell histories apart on screen).
+pub fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+/// 1536 → "1.5 KB", 3_000_000 → "2.9 MB": sizes on links and backlogs.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.0} {}", UNITS[u])
+    }
+}
+
+/// Virtual time as "12.345 s" (ms precision: every event lands on a millisecond).
+pub fn seconds(ms: u64) -> String {
+    format!("{}.{:03} s", ms / 1000, ms % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(10_240), "10,240");
+        assert_eq!(thousands(-1), "-1");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+        assert_eq!(thousands(i64::MIN), "-9,223,372,036,854,775,808");
+    }
+
+    #[test]
+    fn formats_sizes_ids_and_times() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KB");
+        assert_eq!(bytes(1 << 20), "1.0 MB");
+        assert_eq!(bytes(50 << 20), "50 MB");
+        assert_eq!(short_id("8c1f2a9e0d"), "8c1f2a9e");
+        assert_eq!(short_id("ab"), "ab");
+        assert_eq!(seconds(12_345), "12.345 s");
+        assert_eq!(seconds(5), "0.005 s");
+        assert_eq!(offset_range(16_384, 32_767), "16,384–32,767");
+    }
+}
