@@ -1,12 +1,11 @@
-//! ReplScope in the browser: one engine node, driven by wall-clock time, with a redis-cli
-//! console and a panel of live facts.
+//! ReplScope in the browser: the simulator running real engine nodes, animated.
 //!
-//! * `session`, `history`, `transcript`, `timefmt`: plain Rust with native tests.
-//! * `app` and `components`: the Leptos UI over them.
+//! * `sim_ctl`: drives the run with animation frames and publishes a frame per tick.
+//! * `history`, `transcript`: plain Rust with native tests (the consoles).
+//! * `app` and `components`: the Leptos UI; what to draw comes from `replscope-view`.
 
 pub mod app;
 pub mod components;
 pub mod history;
-pub mod session;
-pub mod timefmt;
+pub mod sim_ctl;
 pub mod transcript;

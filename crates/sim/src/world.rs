@@ -171,6 +171,25 @@ impl World {
         copy
     }
 
+    /// A copy to try things on (a console's read-only command) without copying the trace.
+    pub fn clone_without_trace(&self) -> World {
+        World {
+            now: self.now,
+            seq: self.seq,
+            rng: self.rng.clone(),
+            nodes: self.nodes.clone(),
+            conns: self.conns.clone(),
+            next_conn: self.next_conn,
+            links: self.links.clone(),
+            queue: self.queue.clone(),
+            events: self.events.clone(),
+            clients: self.clients.clone(),
+            next_client: self.next_client,
+            trace: Vec::new(),
+            loads: self.loads.clone(),
+        }
+    }
+
     /// Gives a snapshot back the trace it had (a prefix of the live one).
     pub(crate) fn restore_trace(&mut self, trace: Vec<TraceEntry>) {
         self.trace = trace;

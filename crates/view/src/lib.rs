@@ -9,6 +9,7 @@ pub mod chart;
 pub mod decisions;
 pub mod flights;
 pub mod fmt;
+pub mod geometry;
 pub mod frame;
 pub mod history;
 pub mod layout;

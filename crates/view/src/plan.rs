@@ -187,3 +187,37 @@ mod tests {
         assert!(check(&w, &Action::Command { node: "m".into(), line: "SET \"a".into(), track: None }).is_err());
     }
 }
+
+/// Commands that only look (a console runs them on a copy of the world, so looking at a node
+/// never forks the run). Everything else is an intervention.
+pub fn is_read_only(line: &str) -> bool {
+    const LOOKS: &[&str] = &[
+        "GET", "MGET", "STRLEN", "GETRANGE", "EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME", "KEYS", "SCAN", "DBSIZE",
+        "RANDOMKEY", "LRANGE", "LLEN", "LINDEX", "LPOS", "HGET", "HMGET", "HGETALL", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN",
+        "HSCAN", "HRANDFIELD", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SSCAN", "SRANDMEMBER", "SINTER", "SUNION", "SDIFF",
+        "SINTERCARD", "INFO", "ROLE", "PING", "ECHO", "TIME", "LASTSAVE", "COMMAND", "OBJECT", "MEMORY", "DUMP", "LOLWUT",
+    ];
+    let Some(args) = replscope_engine::split_args(line.as_bytes()) else { return false };
+    let Some(first) = args.first() else { return false };
+    let cmd = String::from_utf8_lossy(first).to_ascii_uppercase();
+    if LOOKS.contains(&cmd.as_str()) {
+        return true;
+    }
+    let sub = args.get(1).map(|a| String::from_utf8_lossy(a).to_ascii_uppercase()).unwrap_or_default();
+    matches!((cmd.as_str(), sub.as_str()), ("CONFIG", "GET") | ("CLIENT", "LIST" | "INFO" | "GETNAME" | "ID") | ("DEBUG", "DIGEST" | "DIGEST-VALUE"))
+}
+
+#[cfg(test)]
+mod read_only_tests {
+    use super::is_read_only;
+
+    #[test]
+    fn looking_is_read_only_and_changing_is_not() {
+        for l in ["get a", "INFO replication", "config get save", "DEBUG DIGEST", "role"] {
+            assert!(is_read_only(l), "{l}");
+        }
+        for l in ["SET a 1", "CONFIG SET save \"\"", "REPLICAOF NO ONE", "DEBUG SLEEP 1", "WAIT 1 0", "", "GET \"a"] {
+            assert!(!is_read_only(l), "{l}");
+        }
+    }
+}

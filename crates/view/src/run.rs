@@ -143,7 +143,7 @@ impl Run {
     /// Runs a read-only command on a copy of the world, leaving the run untouched (looking at
     /// a node must not fork the story).
     pub fn peek(&self, node: &str, line: &str) -> Option<Reply> {
-        let mut copy = self.world().clone();
+        let mut copy = self.world().clone_without_trace();
         copy.query(node, line, 2_000)
     }
 

@@ -5,9 +5,8 @@ pub fn SiteFooter() -> impl IntoView {
     view! {
         <footer class="site-footer">
             <p>
-                "Nothing leaves your browser: the node is a sans-IO state machine compiled to WebAssembly, "
-                "fed your keystrokes and the clock. "
-                <kbd>"↑"</kbd>" "<kbd>"↓"</kbd>" recall commands; "<code>"clear"</code>" clears the screen."
+                "Every node is a Redis 7.0 server reimplemented in Rust as a sans-IO state machine; a deterministic "
+                "simulator connects them with virtual links and a virtual clock, all inside this tab. Press "<kbd>"?"</kbd>" for keyboard shortcuts."
             </p>
         </footer>
     }

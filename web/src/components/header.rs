@@ -1,8 +1,13 @@
 use leptos::prelude::*;
 use replscope_engine::REDIS_VERSION;
+use replscope_sim::presets;
+
+use crate::sim_ctl::SimCtl;
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
+    let ctl = expect_context::<SimCtl>();
+    let on_preset = move |ev: leptos::ev::Event| ctl.load_preset(&event_target_value(&ev));
     view! {
         <header class="site-header">
             <div class="brand">
@@ -16,9 +21,15 @@ pub fn SiteHeader() -> impl IntoView {
                     "redis " {REDIS_VERSION}
                 </span>
             </div>
-            <p class="tagline">
-                "A Redis server reimplemented in Rust and running in this tab. Talk to it as you would with redis-cli."
-            </p>
+            <label class="preset-pick">
+                <span>"Scenario"</span>
+                <select data-testid="preset" aria-label="Scenario" on:change=on_preset prop:value=move || ctl.preset.get()>
+                    {presets::PRESETS.iter().map(|(name, _)| {
+                        let title = presets::get(name).map(|s| s.title).unwrap_or_default();
+                        view! { <option value=*name>{title}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
         </header>
     }
 }

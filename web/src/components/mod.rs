@@ -1,13 +1,11 @@
 //! One component per file.
 
-mod console;
-mod facts;
+mod controls;
 mod footer;
 mod header;
-mod server_log;
+mod topology;
 
-pub use console::ConsolePanel;
-pub use facts::NodeFacts;
+pub use controls::Controls;
 pub use footer::SiteFooter;
 pub use header::SiteHeader;
-pub use server_log::ServerLog;
+pub use topology::Topology;

@@ -1,0 +1,196 @@
+//! The driver: owns the `Run` (never in a signal), moves virtual time with the animation
+//! frames, and publishes one coarse `Frame` per animation frame for the components.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use replscope_engine::Frame as Reply;
+use replscope_sim::scenario::{Action, Scenario};
+use replscope_sim::presets;
+use replscope_view::chart::{geometry, ChartGeometry};
+use replscope_view::frame::MessageView;
+use replscope_view::{Frame, Run};
+
+/// Virtual ms of the chart's window.
+pub const CHART_WINDOW_MS: u64 = 30_000;
+/// Chart box, in SVG units.
+pub const CHART_W: f64 = 600.0;
+pub const CHART_H: f64 = 160.0;
+/// Wall ms a landed message stays visible (it fades at the receiver).
+const LINGER_WALL_MS: f64 = 250.0;
+/// The longest wall-clock gap one animation frame may cover (a background tab returns).
+const MAX_FRAME_GAP_MS: f64 = 100.0;
+/// Speeds offered, from slow motion to fast forward.
+pub const SPEEDS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0];
+pub const DEFAULT_SPEED: f64 = 0.5;
+
+/// Copy handle to the driver and the signals it publishes.
+#[derive(Clone, Copy)]
+pub struct SimCtl {
+    run: StoredValue<Run, LocalStorage>,
+    /// Fractions of a virtual ms carried between frames at slow speeds.
+    carry: StoredValue<f64>,
+    pub frame: RwSignal<Frame>,
+    pub chart: RwSignal<ChartGeometry>,
+    pub playing: RwSignal<bool>,
+    pub speed: RwSignal<f64>,
+    /// The preset shown (empty for a scenario from elsewhere).
+    pub preset: RwSignal<String>,
+    /// The node whose panel is open.
+    pub selected: RwSignal<Option<String>>,
+    /// A message clicked for its bytes.
+    pub inspected: RwSignal<Option<MessageView>>,
+    /// The last refused intervention, shown inline.
+    pub error: RwSignal<Option<String>>,
+    /// Counts interventions, so panels showing a copy of a node (INFO) know to refresh.
+    pub revision: RwSignal<u64>,
+}
+
+impl SimCtl {
+    pub fn new(scenario: Scenario) -> SimCtl {
+        let preset = scenario.name.clone();
+        let mut run = Run::new(scenario);
+        let frame = run.frame(0);
+        let ctl = SimCtl {
+            run: StoredValue::new_local(run),
+            carry: StoredValue::new(0.0),
+            frame: RwSignal::new(frame),
+            chart: RwSignal::new(ChartGeometry::default()),
+            playing: RwSignal::new(true),
+            speed: RwSignal::new(DEFAULT_SPEED),
+            preset: RwSignal::new(preset),
+            selected: RwSignal::new(None),
+            inspected: RwSignal::new(None),
+            error: RwSignal::new(None),
+            revision: RwSignal::new(0),
+        };
+        ctl.publish();
+        ctl
+    }
+
+    /// Starts the animation loop (once).
+    pub fn start(self) {
+        let last = Rc::new(Cell::new(None::<f64>));
+        animate(self, last);
+    }
+
+    fn linger_ms(&self) -> u64 {
+        (LINGER_WALL_MS * self.speed.get_untracked()).max(1.0) as u64
+    }
+
+    /// One animation frame: `wall_ms` of real time passed.
+    pub fn tick(&self, wall_ms: f64) {
+        if !self.playing.get_untracked() {
+            return;
+        }
+        let wall = wall_ms.clamp(0.0, MAX_FRAME_GAP_MS);
+        let virt = wall * self.speed.get_untracked() + self.carry.get_value();
+        let whole = virt.floor();
+        self.carry.set_value(virt - whole);
+        if whole >= 1.0 {
+            self.run.update_value(|r| r.advance(whole as u64));
+            self.publish();
+        }
+    }
+
+    /// Rebuilds the frame and the chart from the run.
+    pub fn publish(&self) {
+        let linger = self.linger_ms();
+        let Some((frame, chart)) = self.run.try_update_value(|r| {
+            let f = r.frame(linger);
+            let h = r.history();
+            let c = geometry(h.until(f.time_ms), h.faults(), f.time_ms, CHART_WINDOW_MS, CHART_W, CHART_H);
+            (f, c)
+        }) else {
+            return;
+        };
+        self.frame.set(frame);
+        self.chart.set(chart);
+    }
+
+    pub fn toggle_play(&self) {
+        self.playing.update(|p| *p = !*p);
+    }
+
+    /// Pauses and plays up to the next event in the trace.
+    pub fn step(&self) {
+        self.playing.set(false);
+        self.run.update_value(|r| {
+            r.step_event(60_000);
+        });
+        self.publish();
+    }
+
+    /// Jumps to virtual time `t` (within what has been computed).
+    pub fn seek(&self, t: u64) {
+        self.run.update_value(|r| r.seek(t));
+        self.publish();
+    }
+
+    /// Moves by `delta` virtual ms (negative goes back).
+    pub fn nudge(&self, delta: i64) {
+        let now = self.frame.with_untracked(|f| f.time_ms) as i64;
+        let t = (now + delta).max(0) as u64;
+        let frontier = self.frame.with_untracked(|f| f.frontier_ms);
+        if t > frontier {
+            self.run.update_value(|r| r.advance(t - r.time()));
+            self.publish();
+        } else {
+            self.seek(t);
+        }
+    }
+
+    /// An intervention now (it forks the run if now is in the past). Errors are shown inline.
+    pub fn act(&self, action: Action) -> Result<Option<Reply>, String> {
+        let result = self.run.try_update_value(|r| r.act(action)).unwrap_or_else(|| Err("the run is gone".into()));
+        match &result {
+            Ok(_) => self.error.set(None),
+            Err(e) => self.error.set(Some(e.clone())),
+        }
+        self.revision.update(|n| *n += 1);
+        self.publish();
+        result
+    }
+
+    /// A read-only command on a copy of the world.
+    pub fn peek(&self, node: &str, line: &str) -> Option<Reply> {
+        self.run.try_with_value(|r| r.peek(node, line)).flatten()
+    }
+
+    /// Loads another scenario (a preset by name, or a parsed one).
+    pub fn load(&self, scenario: Scenario) {
+        self.preset.set(scenario.name.clone());
+        self.run.set_value(Run::new(scenario));
+        self.carry.set_value(0.0);
+        self.selected.set(None);
+        self.inspected.set(None);
+        self.error.set(None);
+        self.revision.update(|n| *n += 1);
+        self.playing.set(true);
+        self.publish();
+    }
+
+    pub fn load_preset(&self, name: &str) {
+        match presets::get(name) {
+            Some(s) => self.load(s),
+            None => self.error.set(Some(format!("ERR no preset named '{name}'"))),
+        }
+    }
+
+    /// Reads the run (for panels that need more than the frame: timeline, steps).
+    pub fn with_run<T>(&self, f: impl FnOnce(&Run) -> T) -> Option<T> {
+        self.run.try_with_value(f)
+    }
+}
+
+fn animate(ctl: SimCtl, last: Rc<Cell<Option<f64>>>) {
+    request_animation_frame(move || {
+        let now = window().performance().map(|p| p.now()).unwrap_or(0.0);
+        if let Some(prev) = last.get() {
+            ctl.tick(now - prev);
+        }
+        last.set(Some(now));
+        animate(ctl, last);
+    });
+}
