@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use replscope_sim::presets;
 
-use crate::components::{Controls, SiteFooter, SiteHeader, Topology};
+use crate::components::{Controls, HelpOverlay, SiteFooter, SiteHeader, Topology};
+use crate::keys::{is_typing_target, next_speed, shortcut, Shortcut};
+use crate::sim_ctl::SPEEDS;
 use crate::sim_ctl::SimCtl;
 
 #[component]
@@ -12,6 +14,8 @@ pub fn App() -> impl IntoView {
     let ctl = SimCtl::new(scenario);
     provide_context(ctl);
     ctl.start();
+    let help = RwSignal::new(false);
+    listen_for_shortcuts(ctl, help);
     view! {
         <div class="page">
             <SiteHeader/>
@@ -20,6 +24,46 @@ pub fn App() -> impl IntoView {
                 <Topology/>
             </main>
             <SiteFooter/>
+            <HelpOverlay open=help/>
         </div>
     }
+}
+
+/// Page-wide keys (not while typing in a field; Space on a focused button is the button's).
+fn listen_for_shortcuts(ctl: SimCtl, help: RwSignal<bool>) {
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let target = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok());
+        let (tag, kind) = target
+            .as_ref()
+            .map(|e| (e.tag_name(), e.get_attribute("type").unwrap_or_default()))
+            .unwrap_or_default();
+        let Some(action) = shortcut(&ev.key(), ev.shift_key()) else { return };
+        if action != Shortcut::Close && is_typing_target(&tag, &kind) {
+            return;
+        }
+        let on_control = matches!(tag.to_ascii_uppercase().as_str(), "BUTTON" | "A") || target.as_ref().is_some_and(|e| e.get_attribute("role").as_deref() == Some("button"));
+        if action == Shortcut::PlayPause && on_control {
+            return;
+        }
+        ev.prevent_default();
+        match action {
+            Shortcut::PlayPause => ctl.toggle_play(),
+            Shortcut::Step => ctl.step(),
+            Shortcut::Back => ctl.nudge(-1_000),
+            Shortcut::BackFar => ctl.nudge(-10_000),
+            Shortcut::ForwardFar => ctl.nudge(10_000),
+            Shortcut::Faster => ctl.speed.update(|s| *s = next_speed(SPEEDS, *s, true)),
+            Shortcut::Slower => ctl.speed.update(|s| *s = next_speed(SPEEDS, *s, false)),
+            Shortcut::Help => help.update(|h| *h = !*h),
+            Shortcut::Close => {
+                help.set(false);
+                ctl.inspected.set(None);
+            }
+        }
+    });
+    // The listener lives as long as the page.
+    std::mem::forget(handle);
 }

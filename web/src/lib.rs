@@ -7,5 +7,7 @@
 pub mod app;
 pub mod components;
 pub mod history;
+pub mod keys;
+pub mod panic_banner;
 pub mod sim_ctl;
 pub mod transcript;

@@ -1,4 +1,4 @@
 fn main() {
-    console_error_panic_hook::set_once();
+    replscope_web::panic_banner::install();
     leptos::mount::mount_to_body(replscope_web::app::App);
 }
