@@ -77,6 +77,12 @@ impl Run {
         &self.history
     }
 
+    /// The scenario that replays this run exactly: the original with every step taken,
+    /// interventions included (what a share link or an export carries).
+    pub fn replayable(&self) -> Scenario {
+        Scenario { steps: self.steps().to_vec(), ..self.scenario.clone() }
+    }
+
     /// The steps of this run, played and planned (interventions included).
     pub fn steps(&self) -> &[Step] {
         self.tm.player().steps()

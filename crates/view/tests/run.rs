@@ -123,3 +123,24 @@ fn stepping_stops_at_the_next_event() {
     assert!(t > 2_000 && t < 2_200, "{t}");
     assert!(r.world().trace().len() > len);
 }
+
+#[test]
+fn a_forked_run_replays_exactly_from_its_replayable_scenario() {
+    let mut r = run("default");
+    r.advance(3_037);
+    r.act(Action::Crash { node: "r2".into() }).unwrap();
+    r.advance(1_911);
+    r.act(Action::Command { node: "master".into(), line: "SET shared link".into(), track: None }).unwrap();
+    r.advance(2_222);
+    r.seek(5_000);
+    r.act(Action::Restart { node: "r2".into(), empty: false }).unwrap();
+    r.advance(3_333);
+    let s = r.replayable();
+    let json = s.to_json();
+    let back = replscope_sim::Scenario::parse(&json).unwrap();
+    let mut again = Run::new(back);
+    again.advance(r.time());
+    assert_eq!(again.time(), r.time());
+    assert_eq!(again.world().trace_hash(), r.world().trace_hash());
+    assert_eq!(again.frame(0).nodes, r.frame(0).nodes);
+}
