@@ -47,8 +47,10 @@ pub fn Topology() -> impl IntoView {
                 <h2 id="topology-title">"Topology"</h2>
                 <Legend/>
             </div>
+            <div class="topo-scroll">
             <svg class="topo" viewBox=view_box role="group" aria-label="Nodes and replication links" data-testid="topology"
-                preserveAspectRatio="xMidYMin meet">
+                preserveAspectRatio="xMidYMin meet"
+                style=move || { let (w, h) = size.get(); format!("min-width: {:.0}px; max-width: {:.0}px; max-height: {:.0}px", w * 0.62, w * 1.1, h * 1.1) }>
                 <g class="edges">
                     <For each=move || frame.with(|f| f.edges.clone()) key=|e| (e.replica.clone(), e.master.clone(), e.up, e.cut, e.latency_ms) let:e>
                         {
@@ -90,6 +92,7 @@ pub fn Topology() -> impl IntoView {
                     }}
                 </g>
             </svg>
+            </div>
         </section>
     }
 }
