@@ -17,6 +17,9 @@ pub struct ChartGeometry {
     pub t0: u64,
     pub t1: u64,
     pub max_offset: i64,
+    /// The smallest offset in the window (the bottom of the y axis), so a replica a few bytes
+    /// behind is not drawn on top of its master when offsets are in the millions.
+    pub min_offset: i64,
     /// Each node's lag behind the largest offset at the last sample, in bytes.
     pub lags: Vec<(String, i64)>,
 }
@@ -28,9 +31,11 @@ pub fn geometry(samples: &[Sample], faults: &[Fault], now: u64, window_ms: u64, 
     let start = samples.partition_point(|s| s.at < t0).saturating_sub(1);
     let end = samples.partition_point(|s| s.at <= t1);
     let shown = &samples[start..end];
-    let max_offset = shown.iter().flat_map(|s| s.offsets.iter().filter_map(|(_, o)| *o)).max().unwrap_or(0).max(1);
+    let all = || shown.iter().flat_map(|s| s.offsets.iter().filter_map(|(_, o)| *o));
+    let max_offset = all().max().unwrap_or(0).max(1);
+    let min_offset = all().min().unwrap_or(0).clamp(0, max_offset - 1);
     let x = |t: u64| ((t.max(t0) - t0) as f64 / (t1 - t0).max(1) as f64) * width;
-    let y = |o: i64| height - (o.max(0) as f64 / max_offset as f64) * height;
+    let y = |o: i64| height - ((o.max(min_offset) - min_offset) as f64 / (max_offset - min_offset) as f64) * height;
     let mut lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current: BTreeMap<String, String> = BTreeMap::new();
     for s in shown {
@@ -67,8 +72,26 @@ pub fn geometry(samples: &[Sample], faults: &[Fault], now: u64, window_ms: u64, 
         t0,
         t1,
         max_offset,
+        min_offset,
         lags,
     }
+}
+
+/// Rows for labels at `xs` (ascending) so that two labels on one row are at least `min_gap`
+/// apart: each goes on the first row free far enough to its left, or else on the row whose
+/// last label is furthest left.
+pub fn stagger(xs: &[f64], min_gap: f64, rows: usize) -> Vec<usize> {
+    let rows = rows.max(1);
+    let mut last: Vec<Option<f64>> = vec![None; rows];
+    xs.iter()
+        .map(|&x| {
+            let row = last.iter().position(|l| l.is_none_or(|l| x - l >= min_gap)).unwrap_or_else(|| {
+                (0..rows).min_by(|&a, &b| last[a].unwrap_or(f64::MIN).total_cmp(&last[b].unwrap_or(f64::MIN))).unwrap_or(0)
+            });
+            last[row] = Some(x);
+            row
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -97,6 +120,28 @@ mod tests {
         let g = geometry(&samples, &[], 2, 2, 2.0, 40.0);
         assert_eq!(g.lines[1].1.len(), 2, "r's line is broken while it is down");
         assert_eq!(g.lags, vec![("m".to_string(), 0), ("r".to_string(), 25)]);
+    }
+
+    #[test]
+    fn the_y_axis_starts_at_the_smallest_offset_shown() {
+        let samples = vec![sample(0, Some(1_000_000), Some(999_990)), sample(10, Some(1_000_100), Some(1_000_000))];
+        let g = geometry(&samples, &[], 10, 10, 10.0, 100.0);
+        assert_eq!((g.min_offset, g.max_offset), (999_990, 1_000_100));
+        // r starts at the bottom, m ends at the top.
+        assert!(g.lines[1].1[0].starts_with("0.0,100.0"));
+        assert!(g.lines[0].1[0].ends_with("10.0,0.0"));
+        // A flat history (one offset) still has a non-empty range.
+        let flat = geometry(&[sample(0, Some(5), Some(5))], &[], 10, 10, 10.0, 100.0);
+        assert!(flat.min_offset < flat.max_offset);
+    }
+
+    #[test]
+    fn labels_too_close_go_on_other_rows() {
+        assert_eq!(stagger(&[0.0, 5.0, 8.0, 30.0, 31.0], 10.0, 3), [0, 1, 2, 0, 1]);
+        // Out of rows: the one whose label is furthest left is reused.
+        assert_eq!(stagger(&[0.0, 1.0, 2.0], 10.0, 2), [0, 1, 0]);
+        assert_eq!(stagger(&[1.0], 10.0, 0), [0]);
+        assert!(stagger(&[], 10.0, 2).is_empty());
     }
 
     #[test]

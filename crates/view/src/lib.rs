@@ -15,6 +15,7 @@ pub mod history;
 pub mod layout;
 pub mod plan;
 pub mod run;
+pub mod strip;
 pub mod share;
 
 pub use frame::Frame;

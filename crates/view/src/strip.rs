@@ -28,7 +28,7 @@ impl StripScale {
     pub fn new(b: &BacklogView, extra: &[i64]) -> StripScale {
         let first = b.first_byte_offset;
         let size = (b.size as i64).max(1);
-        let end = (first + size).max(b.last_offset + 2);
+        let end = (first + size).max(b.last_offset + 1);
         let earliest = extra.iter().copied().filter(|o| *o < first).min();
         if first <= 1 && earliest.is_none() {
             return StripScale { lo: first, first, end, before_pct: 0.0, broken: false };
@@ -79,7 +79,8 @@ pub fn group_markers(named: &[(String, f64)], min_gap: f64) -> Vec<Marker> {
     }
     let mut out: Vec<Marker> = groups
         .into_iter()
-        .map(|(pos, names)| {
+        .map(|(pos, mut names)| {
+            names.sort_unstable();
             let label = if names.len() > 3 { format!("{} +{}", names[..3].join(", "), names.len() - 3) } else { names.join(", ") };
             Marker { pos, label, row: 0 }
         })
