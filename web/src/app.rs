@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use replscope_sim::presets;
 
-use crate::components::{Controls, HelpOverlay, SiteFooter, SiteHeader, Topology};
+use crate::components::{NodePanel, Controls, HelpOverlay, SiteFooter, SiteHeader, Topology};
 use crate::keys::{is_typing_target, next_speed, shortcut, Shortcut};
 use crate::sim_ctl::SPEEDS;
 use crate::sim_ctl::SimCtl;
@@ -22,6 +22,7 @@ pub fn App() -> impl IntoView {
             <Controls/>
             <main class="viz">
                 <Topology/>
+                <NodePanel/>
             </main>
             <SiteFooter/>
             <HelpOverlay open=help/>
