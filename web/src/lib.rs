@@ -5,6 +5,7 @@
 //! * `app` and `components`: the Leptos UI; what to draw comes from `replscope-view`.
 
 pub mod app;
+pub mod browser;
 pub mod components;
 pub mod history;
 pub mod keys;

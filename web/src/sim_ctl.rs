@@ -128,6 +128,17 @@ impl SimCtl {
         self.publish();
     }
 
+    /// Plays the run up to virtual time `t` (a share link's moment).
+    pub fn open_at(&self, t: u64) {
+        self.run.update_value(|r| {
+            let now = r.time();
+            if t > now {
+                r.advance(t - now);
+            }
+        });
+        self.publish();
+    }
+
     /// Moves by `delta` virtual ms (negative goes back).
     pub fn nudge(&self, delta: i64) {
         let now = self.frame.with_untracked(|f| f.time_ms) as i64;
