@@ -1,0 +1,348 @@
+// Frame-cost benchmark of the built visualizer in Debian's Chromium (playwright-core).
+//
+//   node tests/e2e/frame-bench.mjs     # serves ./dist (or $DIST); scripts/bench-frames.sh builds it
+//
+// The scenario: the default preset, paused at its start, grown with the node panel's
+// "Add replica" into a tree of 12 nodes (master + 11 replicas, three levels deep), with a
+// 1,000 writes/s load on the master (which replaces the preset's own light load: acting
+// at t=0 discards the preset's later steps). Then it plays at 1× and, after a warm-up,
+// measures every animation frame for BENCH_SECONDS (10 by default):
+//
+// * script: the synchronous time of the page's requestAnimationFrame callbacks in that frame
+//   (wrapped by an init script). The simulator's advance, the frame build and the reactive
+//   DOM updates it triggers all run inside them.
+// * render: from the end of the frame's last rAF callback to a message posted from it, which
+//   runs once the browser has done that frame's style, layout, paint and commit.
+// * cost = script + render, reported as p50 / p95 / max over the frames.
+// * long-animation-frame entries (PerformanceObserver), when Chromium has them: how many
+//   frames took over 50 ms and their style/layout/paint share.
+//
+// Nothing about timing is asserted (it is a benchmark); it fails (exit 1) if the page logs
+// a console error or throws, or if the scenario cannot be built.
+
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = process.env.DIST ? path.resolve(process.env.DIST) : path.join(repoRoot, 'dist');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const IGNORED_CONSOLE = [/integrity attribute is currently ignored for preload/i];
+const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const WRITES_PER_SECOND = '1000';
+/** The tree: each new replica and the node it replicates from (the preset has r1, r2 of master). */
+const TREE = [
+  ['r3', 'r1'],
+  ['r4', 'r1'],
+  ['r5', 'r2'],
+  ['r6', 'r2'],
+  ['r7', 'r3'],
+  ['r8', 'r3'],
+  ['r9', 'r4'],
+  ['r10', 'r4'],
+  ['r11', 'r5'],
+];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForServer(url, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error(`server at ${url} did not answer within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually(what, fn, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const byId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+async function need(page, id, what, ms = 4000) {
+  const loc = byId(page, id).first();
+  try {
+    await loc.waitFor({ state: 'attached', timeout: ms });
+  } catch {
+    throw new Error(`missing component: no [data-testid="${id}"] (${what}) on the page after ${ms} ms`);
+  }
+  return loc;
+}
+
+async function isPlaying(page) {
+  return /pause/i.test((await byId(page, 'play').getAttribute('aria-label')) ?? '');
+}
+
+async function setPlaying(page, on) {
+  if ((await isPlaying(page)) !== on) await byId(page, 'play').click();
+  await eventually(`playing=${on}`, async () => (await isPlaying(page)) === on, 2000);
+}
+
+async function nodeNames(page) {
+  return page.locator('[data-testid^="node-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid').slice(5)));
+}
+
+async function selectNode(page, name) {
+  const box = byId(page, `node-${name}`).first();
+  await box.waitFor({ state: 'attached', timeout: 5000 });
+  // Near the top-left corner (the name): message dots travel between box centres.
+  await box.click({ position: { x: 14, y: 10 } });
+  await eventually(`node-${name} selected`, async () => /\bselected\b/.test((await box.getAttribute('class')) ?? ''), 2000);
+}
+
+/** A node box's offset, from its "master_repl_offset N" / "slave_repl_offset N" line. */
+async function offsetOf(page, name) {
+  return byId(page, `node-${name}`).first().evaluate((el) => {
+    for (const t of el.querySelectorAll('text')) {
+      const m = /(?:master|slave)_repl_offset\s+(-?[\d,]+)/.exec(t.textContent);
+      if (m) return Number(m[1].replace(/,/g, ''));
+    }
+    return null;
+  });
+}
+
+const timeMs = async (page) => Number(await byId(page, 'timeline').inputValue());
+
+function pct(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+
+/** Runs in the page before its scripts: wraps rAF, and watches long animation frames. */
+function instrument() {
+  const raf = window.requestAnimationFrame.bind(window);
+  const channel = new MessageChannel();
+  const bench = {
+    on: false,
+    frames: new Map(), // rAF timestamp → { script, end, render, callbacks }
+    loaf: [],
+    loafSupported: false,
+  };
+  window.__bench = bench;
+  channel.port1.onmessage = (ev) => {
+    const f = bench.frames.get(ev.data);
+    if (f && f.render === null) f.render = performance.now() - f.end;
+  };
+  window.requestAnimationFrame = (cb) =>
+    raf((ts) => {
+      const t0 = performance.now();
+      try {
+        cb(ts);
+      } finally {
+        if (bench.on) {
+          const t1 = performance.now();
+          let f = bench.frames.get(ts);
+          if (!f) {
+            f = { script: 0, end: t1, render: null, callbacks: 0 };
+            bench.frames.set(ts, f);
+            // Runs after this frame's rendering (style, layout, paint, commit).
+            channel.port2.postMessage(ts);
+          }
+          f.script += t1 - t0;
+          f.end = t1;
+          f.callbacks += 1;
+        }
+      }
+    });
+  try {
+    if (PerformanceObserver.supportedEntryTypes?.includes('long-animation-frame')) {
+      bench.loafSupported = true;
+      new PerformanceObserver((list) => {
+        if (!bench.on) return;
+        for (const e of list.getEntries()) {
+          const end = e.startTime + e.duration;
+          bench.loaf.push({
+            duration: e.duration,
+            blocking: e.blockingDuration ?? 0,
+            render: e.renderStart ? end - e.renderStart : 0,
+            styleLayout: e.styleAndLayoutStart ? end - e.styleAndLayoutStart : 0,
+            scripts: (e.scripts ?? []).reduce((a, s) => a + s.duration, 0),
+          });
+        }
+      }).observe({ type: 'long-animation-frame', buffered: false });
+    }
+  } catch {
+    bench.loafSupported = false;
+  }
+}
+
+let server;
+let browser;
+let failed = false;
+const problems = [];
+
+function stopServer() {
+  if (server && server.exitCode === null && server.pid) {
+    try {
+      process.kill(server.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.on('SIGINT', () => {
+  stopServer();
+  process.exit(130);
+});
+
+try {
+  if (!existsSync(path.join(dist, 'index.html'))) {
+    throw new Error(`${dist}/index.html not found: build the page first (scripts/bench-frames.sh does)`);
+  }
+  const wasm = readdirSync(dist).find((f) => f.endsWith('.wasm'));
+  const port = await freePort();
+  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  server.stderr.on('data', () => {});
+  const url = `http://127.0.0.1:${port}/`;
+  await waitForServer(url, 10_000);
+
+  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    if (!IGNORED_CONSOLE.some((re) => re.test(text))) problems.push(`console error: ${text}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await page.addInitScript(instrument);
+  await page.goto(url, { waitUntil: 'load' });
+  await need(page, 'topology', 'the topology drawing', 15_000);
+  await eventually('the default preset drawn', async () => (await nodeNames(page)).length === 3);
+
+  // Build the scenario at t≈0, paused.
+  await setPlaying(page, false);
+  for (const [name, of] of TREE) {
+    await selectNode(page, of);
+    const add = await need(page, 'act-add-replica', "the node panel's Add replica action");
+    await add.click();
+    await eventually(`node-${name} (replica of ${of}) to appear`, async () => (await nodeNames(page)).includes(name), 3000).catch(async (err) => {
+      throw new Error(`${err.message}; nodes now: ${(await nodeNames(page)).join(', ')}`);
+    });
+  }
+  const names = await nodeNames(page);
+  if (names.length !== 12) throw new Error(`expected 12 nodes, the page draws ${names.length}: ${names.join(', ')}`);
+  await selectNode(page, 'master');
+  const rate = await need(page, 'load-rate', "the node panel's load rate");
+  if ((await rate.evaluate((el) => el.tagName)) === 'SELECT') await rate.selectOption(WRITES_PER_SECOND);
+  else await rate.fill(WRITES_PER_SECOND);
+  await (await need(page, 'act-load', "the node panel's Start load action")).click();
+  const loadState = await byId(page, 'load-state').first().textContent().catch(() => null);
+
+  await byId(page, 'speed').selectOption('1');
+  await setPlaying(page, true);
+  await sleep(WARMUP_SECONDS * 1000);
+
+  const v0 = await timeMs(page);
+  const off0 = await offsetOf(page, 'master');
+  await page.evaluate(() => {
+    window.__bench.frames.clear();
+    window.__bench.loaf.length = 0;
+    window.__bench.on = true;
+  });
+  const wall0 = Date.now();
+  await sleep(BENCH_SECONDS * 1000);
+  await page.evaluate(() => {
+    window.__bench.on = false;
+  });
+  const wall = (Date.now() - wall0) / 1000;
+  await sleep(100);
+  const v1 = await timeMs(page);
+  const off1 = await offsetOf(page, 'master');
+  const data = await page.evaluate(() => ({
+    frames: [...window.__bench.frames.entries()].map(([ts, f]) => ({ ts, ...f })),
+    loaf: window.__bench.loaf,
+    loafSupported: window.__bench.loafSupported,
+  }));
+  const replicasUp = await page.locator('[data-testid^="node-"]').evaluateAll((els) =>
+    els.filter((e) => [...e.querySelectorAll('text')].some((t) => /link up/.test(t.textContent))).length,
+  );
+
+  const frames = data.frames.filter((f) => f.render !== null);
+  const script = frames.map((f) => f.script).sort((a, b) => a - b);
+  const render = frames.map((f) => f.render).sort((a, b) => a - b);
+  const cost = frames.map((f) => f.script + f.render).sort((a, b) => a - b);
+  const ts = data.frames.map((f) => f.ts).sort((a, b) => a - b);
+  const gaps = ts.slice(1).map((t, i) => t - ts[i]).sort((a, b) => a - b);
+
+  console.log(`# frame bench: ${wasm} (${(statSync(path.join(dist, wasm)).size / 1024).toFixed(0)} KiB), ${names.length} nodes, ${WRITES_PER_SECOND} writes/s, speed 1×`);
+  if (loadState) console.log(`# ${loadState.trim()}`);
+  console.log(`# ${data.frames.length} animation frames in ${wall.toFixed(1)} s wall (${(data.frames.length / wall).toFixed(1)} fps); virtual time ${(v0 / 1000).toFixed(2)} → ${(v1 / 1000).toFixed(2)} s; master offset ${off0} → ${off1} (${Math.round((off1 - off0) / Math.max(0.001, (v1 - v0) / 1000))} bytes/virtual s); ${replicasUp} of 11 replicas linked up`);
+  console.log(`# script (rAF callbacks: sim + frame + DOM updates) p50 ${f2(pct(script, 50))} ms, p95 ${f2(pct(script, 95))} ms, max ${f2(script.at(-1))} ms`);
+  console.log(`# render (style/layout/paint/commit after the callbacks) p50 ${f2(pct(render, 50))} ms, p95 ${f2(pct(render, 95))} ms, max ${f2(render.at(-1))} ms`);
+  console.log(`# frame interval p50 ${f1(pct(gaps, 50))} ms, p95 ${f1(pct(gaps, 95))} ms, max ${f1(gaps.at(-1))} ms`);
+  if (data.loafSupported) {
+    const l = data.loaf;
+    const sum = (k) => l.reduce((a, e) => a + e[k], 0);
+    console.log(
+      `# long animation frames (>50 ms): ${l.length}` +
+        (l.length ? `, max ${f1(Math.max(...l.map((e) => e.duration)))} ms, mean style+layout ${f1(sum('styleLayout') / l.length)} ms, mean render ${f1(sum('render') / l.length)} ms, mean scripts ${f1(sum('scripts') / l.length)} ms` : ''),
+    );
+  } else {
+    console.log('# long-animation-frame entries: not supported by this Chromium');
+  }
+  console.log(`frame cost p50 ${f2(pct(cost, 50))} ms, p95 ${f2(pct(cost, 95))} ms, max ${f2(cost.at(-1))} ms over ${cost.length} frames`);
+  if (cost.length === 0) {
+    failed = true;
+    console.log('not ok - no animation frames were measured');
+  }
+  await context.close();
+} catch (err) {
+  failed = true;
+  console.log('not ok - frame bench');
+  for (const line of String(err?.stack ?? err).split('\n')) console.log(`#   ${line}`);
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  stopServer();
+}
+
+if (problems.length) {
+  failed = true;
+  console.log('not ok - the page logged errors during the bench');
+  for (const p of problems.slice(0, 20)) console.log(`#   ${p}`);
+}
+process.exit(failed ? 1 : 0);
