@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use replscope_sim::presets;
 
 use crate::components::{NodePanel, Controls, HelpOverlay, SiteFooter, SiteHeader, Topology};
+use crate::components::{Backlogs, Inspector, Narration, OffsetChart, SyncLog};
 use crate::keys::{is_typing_target, next_speed, shortcut, Shortcut};
 use crate::sim_ctl::SPEEDS;
 use crate::sim_ctl::SimCtl;
@@ -20,10 +21,17 @@ pub fn App() -> impl IntoView {
         <div class="page">
             <SiteHeader/>
             <Controls/>
+            <Narration/>
             <main class="viz">
                 <Topology/>
                 <NodePanel/>
             </main>
+            <section class="insight" aria-label="Replication details">
+                <Backlogs/>
+                <SyncLog/>
+                <OffsetChart/>
+            </section>
+            <Inspector/>
             <SiteFooter/>
             <HelpOverlay open=help/>
         </div>

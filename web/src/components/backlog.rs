@@ -1,0 +1,258 @@
+//! Each node's replication backlog as a strip: its capacity, the window of history it holds
+//! (in proportion), the replicas' acknowledged offsets, and the last PSYNC request drawn
+//! against the window with the master's decision spelled out.
+
+use leptos::prelude::*;
+use replscope_view::fmt::{bytes, offset_range, thousands};
+use replscope_view::frame::{BacklogView, Decision};
+use replscope_view::strip::{asked_offset, group_markers, Marker, StripScale};
+
+use crate::sim_ctl::SimCtl;
+
+/// A decision stays drawn on the strip this long (virtual ms).
+const RECENT_MS: u64 = 10_000;
+/// Markers closer than this (percent of the strip) share a label.
+const MARKER_GAP: f64 = 7.0;
+
+/// What one strip shows, computed from the backlog and its latest decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StripModel {
+    pub node: String,
+    /// Percent widths: the history before the window (overwritten), and whether it is to scale.
+    pub before: f64,
+    pub broken: bool,
+    /// (left, width) in percent.
+    pub held: (f64, f64),
+    pub free: (f64, f64),
+    pub full: bool,
+    pub window_text: String,
+    pub capacity_text: String,
+    pub first: String,
+    pub last: String,
+    pub acks: Vec<Marker>,
+    /// The request: where (None for PSYNC ? -1: no offset to draw), whether served from the
+    /// backlog, the label, the sentence.
+    pub request: Option<(Option<f64>, bool, String, String)>,
+    pub summary: String,
+}
+
+pub fn strip_model(b: &BacklogView, decision: Option<&Decision>) -> StripModel {
+    let asked = decision.and_then(|d| asked_offset(&d.text));
+    let mut extra: Vec<i64> = b.acks.iter().map(|(_, a)| a + 1).collect();
+    extra.extend(asked);
+    let scale = StripScale::new(b, &extra);
+    let empty = b.histlen <= 0;
+    let held_l = scale.pos(b.first_byte_offset);
+    let held_r = if empty { held_l } else { scale.pos(b.last_offset + 1) };
+    let full = b.histlen >= b.size as i64 && b.size > 0;
+    let window_text = if empty { "empty (nothing written yet)".to_string() } else { format!("holds {}", offset_range(b.first_byte_offset, b.last_offset)) };
+    let capacity_text = format!("{} of {}{}", bytes(b.histlen.max(0) as u64), bytes(b.size as u64), if full { " · full, sliding" } else { "" });
+    let named: Vec<(String, f64)> = b.acks.iter().map(|(n, a)| (n.clone(), scale.pos(a + 1))).collect();
+    let request = decision.map(|d| {
+        let label = asked.map(|a| format!("{} asked for {}", d.replica, thousands(a))).unwrap_or_default();
+        (asked.map(|a| scale.pos(a)), d.partial, label, d.text.clone())
+    });
+    let acks_text = if b.acks.is_empty() {
+        "no replica acknowledgements".to_string()
+    } else {
+        b.acks.iter().map(|(n, a)| format!("{n} acknowledged {}", thousands(*a))).collect::<Vec<_>>().join(", ")
+    };
+    let summary = format!("{}'s backlog {window_text}, {capacity_text}; {acks_text}", b.node);
+    StripModel {
+        node: b.node.clone(),
+        before: scale.before_pct,
+        broken: scale.broken,
+        held: (held_l, (held_r - held_l).max(if empty { 0.0 } else { 0.6 })),
+        free: (held_r, 100.0 - held_r),
+        full,
+        window_text,
+        capacity_text,
+        first: thousands(b.first_byte_offset),
+        last: thousands(b.last_offset),
+        acks: group_markers(&named, MARKER_GAP),
+        request,
+        summary,
+    }
+}
+
+/// How a label at `pos` percent is anchored so it stays inside the strip.
+pub fn anchor(pos: f64) -> &'static str {
+    if pos < 12.0 {
+        "start"
+    } else if pos > 88.0 {
+        "end"
+    } else {
+        "middle"
+    }
+}
+
+/// The latest decision by `master` no older than RECENT_MS at `now`.
+pub fn latest_for<'a>(decisions: &'a [Decision], master: &str, now: u64) -> Option<&'a Decision> {
+    decisions.iter().rev().find(|d| d.master == master).filter(|d| now.saturating_sub(d.at) <= RECENT_MS)
+}
+
+#[component]
+pub fn Backlogs() -> impl IntoView {
+    let ctl = expect_context::<SimCtl>();
+    let names = Memo::new(move |_| ctl.frame.with(|f| f.backlogs.iter().map(|b| b.node.clone()).collect::<Vec<_>>()));
+    view! {
+        <section class="panel backlogs" aria-labelledby="backlog-title">
+            <div class="panel-bar"><h2 id="backlog-title">"Replication backlog"</h2></div>
+            <div class="insight-body">
+                <Show when=move || names.with(|n| !n.is_empty())
+                    fallback=|| view! { <p class="sub empty">"No backlog yet: a master creates one when its first replica attaches."</p> }>
+                    <For each=move || names.get() key=|n| n.clone() let:name>
+                        <BacklogStrip name=name/>
+                    </For>
+                </Show>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn BacklogStrip(name: String) -> impl IntoView {
+    let ctl = expect_context::<SimCtl>();
+    let key = name.clone();
+    let model = Memo::new(move |_| {
+        ctl.frame.with(|f| f.backlogs.iter().find(|b| b.node == key).map(|b| strip_model(b, latest_for(&f.decisions, &key, f.time_ms))))
+    });
+    move || {
+        let Some(m) = model.get() else { return ().into_any() };
+        let pct = |l: f64, w: f64| format!("left:{l:.2}%;width:{w:.2}%");
+        let band_labels = (m.held.1 >= 34.0).then(|| {
+            view! {
+                <span class="band-first">{m.first.clone()}</span>
+                <span class="band-last">{m.last.clone()}</span>
+            }
+        });
+        let before = (m.before > 0.0).then(|| {
+            view! {
+                <div class="seg before" class:broken=m.broken style=pct(0.0, m.before) title="history already overwritten">
+                    <span>"overwritten"</span>
+                </div>
+            }
+        });
+        let request = m.request.clone().and_then(|(pos, partial, label, _)| Some((pos?, partial, label))).map(|(pos, partial, label)| {
+            let cls = if partial { "partial" } else { "full" };
+            view! {
+                <div class=format!("req-tick {cls}") style=format!("left:{pos:.2}%") aria-hidden="true"></div>
+                <span class=format!("req-label {cls} anchor-{}", anchor(pos)) style=format!("left:{pos:.2}%")>{label}</span>
+            }
+        });
+        let sentence = m.request.clone().map(|(_, partial, _, text)| {
+            view! {
+                <p class="strip-decision" class:partial=partial class:full=!partial>
+                    <span class="badge-verdict">{if partial { "PARTIAL" } else { "FULL" }}</span>
+                    {text}
+                </p>
+            }
+        });
+        view! {
+            <div class="strip" class:has-request=m.request.as_ref().is_some_and(|r| r.0.is_some()) data-testid=format!("backlog-{}", m.node) role="group" aria-label=m.summary.clone()>
+                <div class="strip-head">
+                    <strong>{m.node.clone()}</strong>
+                    <span class="mono" data-testid=format!("backlog-window-{}", m.node)>{m.window_text.clone()}</span>
+                    <span class="sub cap">{m.capacity_text.clone()}</span>
+                </div>
+                <div class="strip-bar" aria-hidden="true">
+                    {request}
+                    <div class="track">
+                        {before}
+                        <div class="seg held" class:full=m.full style=pct(m.held.0, m.held.1)>{band_labels}</div>
+                        <div class="seg free" style=pct(m.free.0, m.free.1)></div>
+                        {m.acks.iter().map(|a| view! { <div class="ack-tick" style=format!("left:{:.2}%", a.pos)></div> }).collect_view()}
+                    </div>
+                    <div class="ack-labels">
+                        {m.acks.iter().map(|a| view! {
+                            <span class=format!("ack-label row-{} anchor-{}", a.row, anchor(a.pos)) style=format!("left:{:.2}%", a.pos)>{a.label.clone()}</span>
+                        }).collect_view()}
+                    </div>
+                </div>
+                {sentence}
+            </div>
+        }
+        .into_any()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(size: usize, first: i64, histlen: i64, acks: &[(&str, i64)]) -> BacklogView {
+        BacklogView {
+            node: "m".into(),
+            size,
+            first_byte_offset: first,
+            last_offset: first + histlen - 1,
+            histlen,
+            acks: acks.iter().map(|(n, a)| (n.to_string(), *a)).collect(),
+        }
+    }
+
+    fn d(at: u64, partial: bool, text: &str) -> Decision {
+        Decision { at, master: "m".into(), replica: "r1".into(), partial, text: text.into() }
+    }
+
+    #[test]
+    fn a_full_backlog_reads_as_a_sliding_window_with_its_offsets() {
+        let m = strip_model(&b(16_384, 16_384, 16_384, &[("r1", 32_767)]), None);
+        assert_eq!(m.window_text, "holds 16,384–32,767");
+        assert_eq!(m.capacity_text, "16 KB of 16 KB · full, sliding");
+        assert!(m.full);
+        assert_eq!(m.acks[0].pos, 100.0);
+        assert!((m.held.0 + m.held.1 - 100.0).abs() < 1e-9);
+        assert!(m.request.is_none());
+    }
+
+    #[test]
+    fn a_young_backlog_is_drawn_in_proportion() {
+        let m = strip_model(&b(1 << 20, 1, 1 << 18, &[]), None);
+        assert_eq!(m.before, 0.0);
+        assert_eq!(m.held, (0.0, 25.0));
+        assert_eq!(m.free, (25.0, 75.0));
+        assert_eq!(m.capacity_text, "256 KB of 1.0 MB");
+    }
+
+    #[test]
+    fn a_request_outside_the_window_is_drawn_left_of_it() {
+        let dec = d(5, false, "r1 asked for 10,240, the backlog holds 16,384–32,767: full resync");
+        let m = strip_model(&b(16_384, 16_384, 16_384, &[]), Some(&dec));
+        let (pos, partial, label, text) = m.request.unwrap();
+        assert!(!partial);
+        assert!(pos.unwrap() < m.held.0);
+        assert_eq!(label, "r1 asked for 10,240");
+        assert!(text.ends_with("full resync"));
+    }
+
+    #[test]
+    fn a_request_without_an_offset_draws_no_tick() {
+        let dec = d(5, false, "r1 has no history to continue (PSYNC ? -1): full resync");
+        let m = strip_model(&b(1024, 1, 10, &[]), Some(&dec));
+        assert_eq!(m.request.unwrap().0, None);
+    }
+
+    #[test]
+    fn an_empty_backlog_says_so() {
+        let m = strip_model(&b(1024, 1, 0, &[]), None);
+        assert_eq!(m.window_text, "empty (nothing written yet)");
+        assert_eq!(m.held.1, 0.0);
+    }
+
+    #[test]
+    fn only_recent_decisions_of_this_master_are_drawn() {
+        let mut ds = vec![d(1_000, true, "a"), d(2_000, false, "b")];
+        ds.push(Decision { master: "other".into(), ..d(3_000, true, "c") });
+        assert_eq!(latest_for(&ds, "m", 5_000).map(|d| d.text.as_str()), Some("b"));
+        assert!(latest_for(&ds, "m", 12_001).is_none());
+        assert!(latest_for(&ds, "nobody", 0).is_none());
+    }
+
+    #[test]
+    fn labels_stay_inside_the_strip() {
+        assert_eq!(anchor(0.0), "start");
+        assert_eq!(anchor(50.0), "middle");
+        assert_eq!(anchor(100.0), "end");
+    }
+}

@@ -1,0 +1,174 @@
+//! Every node's replication offset over the last 30 s of virtual time, one line per node, with
+//! faults and interventions marked, and each node's lag behind the furthest offset.
+
+use leptos::prelude::*;
+use replscope_view::chart::{stagger, ChartGeometry};
+use replscope_view::fmt::{seconds, thousands};
+
+use crate::sim_ctl::{SimCtl, CHART_H, CHART_W, CHART_WINDOW_MS};
+
+/// Distinct line colours (CSS `--series-N`).
+pub const SERIES: usize = 12;
+/// Fault labels closer than this (percent of the width) go on another row.
+const LABEL_GAP: f64 = 22.0;
+const LABEL_ROWS: usize = 3;
+
+/// An SVG path from polyline segments ("x,y x,y …"): one element per node, gaps kept.
+pub fn path_d(segments: &[String]) -> String {
+    let mut d = String::new();
+    for seg in segments {
+        for (i, pt) in seg.split(' ').filter(|p| !p.is_empty()).enumerate() {
+            if !d.is_empty() {
+                d.push(' ');
+            }
+            d.push(if i == 0 { 'M' } else { 'L' });
+            d.push_str(pt);
+        }
+    }
+    d
+}
+
+/// Virtual ms where an x (in chart units) falls.
+pub fn time_at(g: &ChartGeometry, x: f64) -> u64 {
+    g.t0 + ((x / CHART_W).clamp(0.0, 1.0) * (g.t1 - g.t0) as f64).round() as u64
+}
+
+/// What a screen reader hears for the chart.
+pub fn summary(g: &ChartGeometry, masters: &[String]) -> String {
+    let mut s = format!("Replication offsets from {} to {}", seconds(g.t0), seconds(g.t1));
+    if g.lags.is_empty() {
+        s.push_str(": no samples yet.");
+        return s;
+    }
+    s.push_str(": ");
+    let parts: Vec<String> = g
+        .lags
+        .iter()
+        .map(|(n, lag)| if masters.contains(n) { format!("{n} (master)") } else { format!("{n} {} bytes behind", thousands(*lag)) })
+        .collect();
+    s.push_str(&parts.join(", "));
+    s.push('.');
+    if !g.faults.is_empty() {
+        let f: Vec<String> = g.faults.iter().map(|(x, l)| format!("{l} at {}", seconds(time_at(g, *x)))).collect();
+        s.push_str(&format!(" Marked: {}.", f.join("; ")));
+    }
+    s
+}
+
+#[component]
+pub fn OffsetChart() -> impl IntoView {
+    let ctl = expect_context::<SimCtl>();
+    let chart = ctl.chart;
+    // Node names in the frame's order give each node a stable colour.
+    let names = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let masters = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let colour = move |name: &str| names.with(|ns| ns.iter().position(|n| n == name).unwrap_or(0) % SERIES);
+    let faults = Memo::new(move |_| {
+        chart.with(|g| {
+            let xs: Vec<f64> = g.faults.iter().map(|(x, _)| *x / CHART_W * 100.0).collect();
+            let rows = stagger(&xs, LABEL_GAP, LABEL_ROWS);
+            g.faults.iter().zip(xs).zip(rows).map(|(((x, l), pct), row)| (*x, pct, row, l.clone())).collect::<Vec<_>>()
+        })
+    });
+    let view_box = format!("0 0 {CHART_W} {CHART_H}");
+    view! {
+        <section class="panel chart-panel" aria-labelledby="chart-title">
+            <div class="panel-bar">
+                <h2 id="chart-title">"Offsets over time"</h2>
+                <span class="sub">{format!("last {} s", CHART_WINDOW_MS / 1000)}</span>
+            </div>
+            <figure class="offset-chart" data-testid="offset-chart">
+                <div class="plot">
+                    <span class="y-label top mono">{move || chart.with(|g| thousands(g.max_offset))}</span>
+                    <span class="y-label bottom mono">{move || chart.with(|g| thousands(g.min_offset))}</span>
+                    <svg viewBox=view_box preserveAspectRatio="none" role="img"
+                        aria-label=move || chart.with(|g| masters.with(|m| summary(g, m)))>
+                        <g class="grid" aria-hidden="true">
+                            {[0.25, 0.5, 0.75].iter().map(|f| view! {
+                                <line x1="0" x2=CHART_W y1=CHART_H * f y2=CHART_H * f vector-effect="non-scaling-stroke"/>
+                            }).collect_view()}
+                        </g>
+                        <For each=move || faults.get() key=|f| (f.0.to_bits(), f.3.clone()) let:f>
+                            <line class="fault-line" data-testid="chart-fault" x1=f.0 x2=f.0 y1="0" y2=CHART_H vector-effect="non-scaling-stroke">
+                                <title>{f.3.clone()}</title>
+                            </line>
+                        </For>
+                        <For each=move || names.get() key=|n| n.clone() let:name>
+                            {
+                                let key = name.clone();
+                                let d = move || chart.with(|g| g.lines.iter().find(|(n, _)| *n == key).map(|(_, segs)| path_d(segs)).unwrap_or_default());
+                                view! {
+                                    <path class=format!("series s{}", colour(&name)) data-testid=format!("chart-line-{name}") d=d
+                                        vector-effect="non-scaling-stroke"/>
+                                }
+                            }
+                        </For>
+                    </svg>
+                    <div class="fault-labels" aria-hidden="true">
+                        {move || faults.get().into_iter().map(|(_, pct, row, label)| { let title = label.clone(); view! {
+                            <span class=format!("fault-label row-{row} anchor-{}", super::backlog::anchor(pct)) style=format!("left:{pct:.2}%") title=title>{label}</span>
+                        }}).collect_view()}
+                    </div>
+                </div>
+                <div class="x-axis mono" aria-hidden="true">
+                    <span>{move || chart.with(|g| seconds(g.t0))}</span>
+                    <span>{move || chart.with(|g| seconds(g.t1))}</span>
+                </div>
+                <figcaption>
+                    <ul class="chart-legend" aria-label="Lag behind the furthest offset">
+                        <For each=move || names.get() key=|n| n.clone() let:name>
+                            {
+                                let key = name.clone();
+                                let lag = move || chart.with(|g| g.lags.iter().find(|(n, _)| *n == key).map(|(_, l)| *l));
+                                let key2 = name.clone();
+                                let is_master = move || masters.with(|m| m.contains(&key2));
+                                view! {
+                                    <li>
+                                        <span class=format!("swatch-line s{}", colour(&name))></span>
+                                        <strong>{name.clone()}</strong>
+                                        <span class="lag mono">{move || match (lag(), is_master()) {
+                                            (None, _) => "down".to_string(),
+                                            (Some(_), true) => "master".to_string(),
+                                            (Some(l), false) => format!("lag {} B", thousands(l)),
+                                        }}</span>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                </figcaption>
+            </figure>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_become_one_path_with_gaps() {
+        assert_eq!(path_d(&["0.0,1.0 2.0,3.0".into(), "5.0,5.0".into()]), "M0.0,1.0 L2.0,3.0 M5.0,5.0");
+        assert_eq!(path_d(&[]), "");
+        assert_eq!(path_d(&["".into()]), "");
+    }
+
+    #[test]
+    fn the_summary_names_lags_and_faults() {
+        let g = ChartGeometry {
+            lines: vec![],
+            faults: vec![(CHART_W / 2.0, "r1 crashed".into())],
+            t0: 0,
+            t1: 30_000,
+            max_offset: 100,
+            min_offset: 0,
+            lags: vec![("m".into(), 0), ("r1".into(), 1_200)],
+        };
+        assert_eq!(
+            summary(&g, &["m".to_string()]),
+            "Replication offsets from 0.000 s to 30.000 s: m (master), r1 1,200 bytes behind. Marked: r1 crashed at 15.000 s."
+        );
+        assert_eq!(time_at(&g, -5.0), 0);
+        assert!(summary(&ChartGeometry::default(), &[]).ends_with("no samples yet."));
+    }
+}
