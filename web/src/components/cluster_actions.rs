@@ -113,17 +113,17 @@ pub fn ClusterActions(sel: Selected) -> impl IntoView {
                 </div>
                 <div class="np-row">
                     <span class="np-combo">
+                        <button type="button" class="np-btn" data-testid="act-load" disabled=move || target.with(|t| t.is_empty())
+                            aria-label=move || format!("Start a write load on {}", target.get())
+                            title="SET of random keys among 1,000, to the top master of the selected node"
+                            on:click=move |_| { let _ = ctl.act(Action::Load { node: target.get_untracked(), per_second: rate.get_untracked(), keys: 1_000, value_bytes: 0 }); }>
+                            {move || format!("Load {} at", target.get())}
+                        </button>
                         <select data-testid="load-rate" aria-label="Write load rate"
                             prop:value=move || rate.get().to_string()
                             on:change:target=move |ev| { if let Ok(v) = ev.target().value().parse::<u64>() { rate.set(v) } }>
                             {LOAD_RATES.iter().map(|r| view! { <option value=r.to_string()>{format!("{r} writes/s")}</option> }).collect_view()}
                         </select>
-                        <button type="button" class="np-btn" data-testid="act-load" disabled=move || target.with(|t| t.is_empty())
-                            aria-label=move || format!("Start a write load on {}", target.get())
-                            title="SET of random keys among 1,000, to the top master of the selected node"
-                            on:click=move |_| { let _ = ctl.act(Action::Load { node: target.get_untracked(), per_second: rate.get_untracked(), keys: 1_000, value_bytes: 0 }); }>
-                            {move || format!("Load {}", target.get())}
-                        </button>
                     </span>
                     <button type="button" class="np-btn" data-testid="act-stop-load" disabled=move || loads.with(|l| l.is_empty())
                         on:click=move |_| { let _ = ctl.act(Action::StopLoad); }>"Stop load"</button>

@@ -70,7 +70,7 @@ pub fn LinkControls(sel: Selected) -> impl IntoView {
             {move || match edge.with(|e| e.is_some()) {
                 false => view! {
                     <p class="np-muted" data-testid="link-none">
-                        {move || format!("{} replicates from no node here, so it has no link to a master.", sel.name.get())}
+                        {move || format!("{} is not a replica: no link to a master. Select a replica to cut or slow its link.", sel.name.get())}
                     </p>
                 }.into_any(),
                 true => view! {

@@ -50,13 +50,14 @@ pub fn NodeActions(sel: Selected) -> impl IntoView {
         let _ = ctl.act(a);
     };
     let command = move |line: String| act(Action::Command { node: node(), line, track: None });
-    let persist_label = move || if sel.persistence.get() { "Persistence: on · turn off" } else { "Persistence: off · turn on" };
+    let persist_label = move || if sel.persistence.get() { "Persistence on · turn off" } else { "Persistence off · turn on" };
     let persist_title = "Runs CONFIG SET save. As in real Redis, CONFIG SET changes only the running server: \
         a restart reads the node's original configuration again.";
 
     view! {
         <div class="np-actions" role="group" aria-label="Node actions">
             <div class="np-row">
+                <span class="np-label" aria-hidden="true">"Process"</span>
                 <button type="button" class="np-btn danger" data-testid="act-crash" disabled=move || !running()
                     title="Kill the process: what is not on disk is lost"
                     on:click=move |_| act(Action::Crash { node: node() })>"Crash"</button>
@@ -68,40 +69,44 @@ pub fn NodeActions(sel: Selected) -> impl IntoView {
                     on:click=move |_| act(Action::Restart { node: node(), empty: true })>"Restart empty"</button>
             </div>
             <div class="np-row">
+                <span class="np-label" aria-hidden="true">"Freeze"</span>
                 <span class="np-combo">
+                    <button type="button" class="np-btn" data-testid="act-pause" disabled=move || !up()
+                        aria-label=move || format!("Pause for {} s (DEBUG SLEEP)", pause_ms.get() / 1000)
+                        title="DEBUG SLEEP: the server stops answering anything, its replication link included"
+                        on:click=move |_| act(Action::Pause { node: node(), ms: pause_ms.get_untracked() })>"Pause for"</button>
                     <select data-testid="pause-ms" aria-label="Pause length" disabled=move || !up()
                         prop:value=move || pause_ms.get().to_string()
                         on:change:target=move |ev| { if let Ok(v) = ev.target().value().parse::<u64>() { pause_ms.set(v) } }>
                         {PAUSES_MS.iter().map(|ms| view! { <option value=ms.to_string()>{format!("{} s", ms / 1000)}</option> }).collect_view()}
                     </select>
-                    <button type="button" class="np-btn" data-testid="act-pause" disabled=move || !up()
-                        title="DEBUG SLEEP: the server stops answering anything, its replication link included"
-                        on:click=move |_| act(Action::Pause { node: node(), ms: pause_ms.get_untracked() })>"Pause"</button>
                 </span>
+            </div>
+            <div class="np-row">
+                <span class="np-label" aria-hidden="true">"Role"</span>
                 <button type="button" class="np-btn" data-testid="act-promote" disabled=move || !(running() && sel.is_replica())
                     title="REPLICAOF NO ONE: the replica becomes a master, keeping its data and history"
                     on:click=move |_| command("REPLICAOF NO ONE".into())>"Promote"</button>
-            </div>
-            <div class="np-row">
                 <span class="np-combo">
+                    <button type="button" class="np-btn" data-testid="act-repoint" disabled=move || !running() || choices.with(|c| c.1.is_none())
+                        aria-label=move || format!("Re-point: replicate from {}", choices.with(|c| c.1.clone().unwrap_or_default()))
+                        title="REPLICAOF <node> 6379"
+                        on:click=move |_| { if let Some(t) = choices.with_untracked(|c| c.1.clone()) { command(repoint_line(&t)) } }>"Re-point to"</button>
                     <select data-testid="repoint-target" aria-label="Node to replicate from" disabled=move || !running() || choices.with(|c| c.0.is_empty())
                         prop:value=move || choices.with(|c| c.1.clone().unwrap_or_default())
                         on:change:target=move |ev| wanted.set(ev.target().value())>
                         {move || choices.with(|c| c.0.iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view())}
                     </select>
-                    <button type="button" class="np-btn" data-testid="act-repoint" disabled=move || !running() || choices.with(|c| c.1.is_none())
-                        aria-label=move || format!("Re-point: replicate from {}", choices.with(|c| c.1.clone().unwrap_or_default()))
-                        title="REPLICAOF <node> 6379"
-                        on:click=move |_| { if let Some(t) = choices.with_untracked(|c| c.1.clone()) { command(repoint_line(&t)) } }>"Re-point"</button>
                 </span>
             </div>
             <div class="np-row">
+                <span class="np-label" aria-hidden="true">"Disk"</span>
                 <button type="button" class="np-btn" class:on=move || sel.persistence.get() data-testid="act-persistence"
                     disabled=move || !running() title=persist_title aria-pressed=move || sel.persistence.get().to_string()
                     on:click=move |_| command(persistence_line(!sel.persistence.get_untracked()))>{persist_label}</button>
                 <button type="button" class="np-btn danger" data-testid="act-remove" disabled=move || !exists()
                     title="Take the node out of the cluster for good"
-                    on:click=move |_| act(Action::RemoveNode { node: node() })>"Remove"</button>
+                    on:click=move |_| act(Action::RemoveNode { node: node() })>"Remove node"</button>
             </div>
         </div>
     }

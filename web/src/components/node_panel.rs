@@ -66,6 +66,15 @@ pub fn info_text(reply: &Reply) -> String {
     }
 }
 
+fn state_class(s: Option<NodeState>) -> &'static str {
+    match s {
+        None => "none",
+        Some(NodeState::Up) => "up",
+        Some(NodeState::Paused) => "paused",
+        Some(NodeState::Down) => "down",
+    }
+}
+
 fn state_word(s: Option<NodeState>, role: &str) -> String {
     match s {
         None => String::new(),
@@ -95,7 +104,7 @@ pub fn NodePanel() -> impl IntoView {
             <section class="panel np-node" aria-labelledby="np-title">
                 <div class="panel-bar">
                     <h2 id="np-title">"Node "<span class="np-name" data-testid="panel-node">{title}</span></h2>
-                    <span class="np-state" data-state=move || format!("{:?}", sel.state.get()).to_lowercase()>
+                    <span class="np-state" data-state=move || state_class(sel.state.get())>
                         {move || state_word(sel.state.get(), &sel.role.get())}
                     </span>
                 </div>
