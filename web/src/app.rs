@@ -1,9 +1,10 @@
 //! The app: the simulator driver in context, and the page's regions.
 
 use leptos::prelude::*;
-use replscope_sim::presets;
+use replscope_view::share;
 
-use crate::components::{NodePanel, Controls, HelpOverlay, SiteFooter, SiteHeader, Topology};
+use crate::browser;
+use crate::components::{Controls, HelpOverlay, NodePanel, Notices, SiteFooter, SiteHeader, Topology};
 use crate::components::{Backlogs, Inspector, Narration, OffsetChart, SyncLog};
 use crate::keys::{is_typing_target, next_speed, shortcut, Shortcut};
 use crate::sim_ctl::SPEEDS;
@@ -11,28 +12,45 @@ use crate::sim_ctl::SimCtl;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let scenario = presets::get("default").expect("the default preset is built in and parses");
-    let ctl = SimCtl::new(scenario);
+    // What the URL asks for: a preset or an inline run, a moment, embed options.
+    let (search, hash) = browser::location();
+    let req = share::parse(&search, &hash);
+    let ctl = SimCtl::new(req.scenario());
     provide_context(ctl);
+    if let Some(s) = req.speed {
+        ctl.speed.set(s);
+    }
+    if let Some(t) = req.time_ms {
+        ctl.open_at(t);
+    }
+    ctl.playing.set(req.plays());
     ctl.start();
     let help = RwSignal::new(false);
+    let problems = RwSignal::new(req.problems.clone());
     listen_for_shortcuts(ctl, help);
+    let embed = req.embed;
+    let full_view = format!("{}{}", browser::base_url(), share::without_embed(&search, &hash));
+    let shows = |p: &str| req.shows(p);
+    let (controls, narration, node, backlog, sync, chart) = (shows("controls"), shows("narration"), shows("node"), shows("backlog"), shows("sync"), shows("chart"));
+    let topology = shows("topology");
     view! {
-        <div class="page">
-            <SiteHeader/>
-            <Controls/>
-            <Narration/>
-            <main class="viz">
-                <Topology/>
-                <NodePanel/>
+        <div class="page" class:embed=embed>
+            {(!embed).then(|| view! { <SiteHeader/> })}
+            <Notices problems=problems/>
+            {controls.then(|| view! { <Controls/> })}
+            {narration.then(|| view! { <Narration/> })}
+            <main class="viz" class:single=!(topology && node)>
+                {topology.then(|| view! { <Topology/> })}
+                {node.then(|| view! { <NodePanel/> })}
             </main>
             <section class="insight" aria-label="Replication details">
-                <Backlogs/>
-                <SyncLog/>
-                <OffsetChart/>
+                {backlog.then(|| view! { <Backlogs/> })}
+                {sync.then(|| view! { <SyncLog/> })}
+                {chart.then(|| view! { <OffsetChart/> })}
             </section>
             <Inspector/>
-            <SiteFooter/>
+            {(!embed).then(|| view! { <SiteFooter/> })}
+            {embed.then(|| view! { <a class="open-full" href=full_view.clone() target="_blank" rel="noopener" data-testid="open-full">"Open full view ↗"</a> })}
             <HelpOverlay open=help/>
         </div>
     }

@@ -33,7 +33,8 @@ pub struct Request {
     pub source: Source,
     pub time_ms: Option<u64>,
     pub embed: bool,
-    pub autoplay: bool,
+    /// Play on open? Unset: play, unless the link names a moment (then it opens paused there).
+    pub autoplay: Option<bool>,
     /// None: all panels.
     pub panels: Option<Vec<String>>,
     pub speed: Option<f64>,
@@ -43,7 +44,7 @@ pub struct Request {
 
 impl Default for Request {
     fn default() -> Request {
-        Request { source: Source::Default, time_ms: None, embed: false, autoplay: true, panels: None, speed: None, problems: Vec::new() }
+        Request { source: Source::Default, time_ms: None, embed: false, autoplay: None, panels: None, speed: None, problems: Vec::new() }
     }
 }
 
@@ -51,6 +52,11 @@ impl Request {
     /// Shows panel `name`?
     pub fn shows(&self, name: &str) -> bool {
         self.panels.as_ref().is_none_or(|p| p.iter().any(|x| x == name))
+    }
+
+    /// Whether the run plays once opened.
+    pub fn plays(&self) -> bool {
+        self.autoplay.unwrap_or(self.time_ms.is_none())
     }
 
     /// The scenario to load (the default one if the URL's is unusable).
@@ -90,7 +96,7 @@ pub fn parse(search: &str, hash: &str) -> Request {
                 _ => r.problems.push(format!("The time in the link (t={}) is not a number of milliseconds up to 24 h: starting at 0.", clip(v))),
             },
             "embed" => r.embed = flag(v),
-            "autoplay" => r.autoplay = flag(v),
+            "autoplay" => r.autoplay = Some(flag(v)),
             "speed" => match v.parse::<f64>() {
                 Ok(s) if (0.1..=100.0).contains(&s) => r.speed = Some(s),
                 _ => r.problems.push(format!("The speed in the link ({}) must be between 0.1 and 100.", clip(v))),
@@ -115,6 +121,23 @@ pub fn link_for(scenario: &Scenario, time_ms: u64) -> String {
         Some(p) if &p == scenario => format!("?scenario={}&t={time_ms}", scenario.name),
         _ => format!("#run={}&t={time_ms}", encode_scenario(scenario)),
     }
+}
+
+/// The same link without its embed options (an embed's "open full view").
+pub fn without_embed(search: &str, hash: &str) -> String {
+    let keep = |part: &str| -> String {
+        part.split('&').filter(|p| !p.is_empty()).filter(|p| !["embed", "panels", "autoplay"].contains(&p.split('=').next().unwrap_or(""))).collect::<Vec<_>>().join("&")
+    };
+    let (q, h) = (keep(search.trim_start_matches('?')), keep(hash.trim_start_matches('#')));
+    let mut out = String::new();
+    if !q.is_empty() {
+        out = format!("?{q}");
+    }
+    if !h.is_empty() {
+        out.push('#');
+        out.push_str(&h);
+    }
+    out
 }
 
 pub fn encode_scenario(s: &Scenario) -> String {
@@ -197,7 +220,11 @@ mod tests {
     fn a_preset_with_a_time_and_embed_options() {
         let r = parse("?scenario=failover&t=12000&embed=1&autoplay=0&panels=topology,chart&speed=2", "");
         assert_eq!(r.source, Source::Preset("failover".into()));
-        assert_eq!((r.time_ms, r.embed, r.autoplay, r.speed), (Some(12_000), true, false, Some(2.0)));
+        assert_eq!((r.time_ms, r.embed, r.autoplay, r.speed), (Some(12_000), true, Some(false), Some(2.0)));
+        assert!(!r.plays());
+        assert!(!parse("?t=5", "").plays(), "a moment opens paused");
+        assert!(parse("?t=5&autoplay=1", "").plays());
+        assert!(parse("", "").plays());
         assert!(r.shows("chart") && !r.shows("node"));
         assert!(r.problems.is_empty());
     }
@@ -234,6 +261,13 @@ mod tests {
         assert!(parse(&huge, "").problems[0].starts_with("The link is too long"));
         let not_json = URL_SAFE_NO_PAD.encode(b"name = 'x'");
         assert!(parse("", &format!("#run={not_json}")).problems[0].contains("not a JSON scenario"));
+    }
+
+    #[test]
+    fn the_full_view_drops_only_embed_options() {
+        assert_eq!(without_embed("?scenario=cascade&embed=1&panels=topology&t=5", ""), "?scenario=cascade&t=5");
+        assert_eq!(without_embed("?embed=1", "#run=abc&autoplay=0"), "#run=abc");
+        assert_eq!(without_embed("", ""), "");
     }
 
     #[test]

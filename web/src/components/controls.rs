@@ -37,7 +37,7 @@ pub fn Controls() -> impl IntoView {
                 {move || if ctl.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
             </button>
             <button class="ghost" data-testid="step" aria-label="Step to the next event" aria-keyshortcuts="ArrowRight"
-                on:click=move |_| ctl.step()>"⏭ Step"</button>
+                on:click=move |_| ctl.step()>"Step ›"</button>
             <label class="speed">
                 <span>"Speed"</span>
                 <select data-testid="speed" aria-label="Speed" on:change=on_speed

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use replscope_engine::REDIS_VERSION;
 use replscope_sim::presets;
 
+use crate::components::ShareBar;
 use crate::sim_ctl::SimCtl;
 
 #[component]
@@ -30,6 +31,7 @@ pub fn SiteHeader() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
+            <ShareBar/>
         </header>
     }
 }
