@@ -115,7 +115,7 @@ async function setPlaying(page, on) {
 }
 
 async function nodeNames(page) {
-  return page.locator('[data-testid^="node-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid').slice(5)));
+  return page.locator('[data-testid="topology"] g[data-testid^="node-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid').slice(5)));
 }
 
 async function selectNode(page, name) {
@@ -298,7 +298,7 @@ try {
     loaf: window.__bench.loaf,
     loafSupported: window.__bench.loafSupported,
   }));
-  const replicasUp = await page.locator('[data-testid^="node-"]').evaluateAll((els) =>
+  const replicasUp = await page.locator('[data-testid="topology"] g[data-testid^="node-"]').evaluateAll((els) =>
     els.filter((e) => [...e.querySelectorAll('text')].some((t) => /link up/.test(t.textContent))).length,
   );
 

@@ -199,6 +199,8 @@ async function pickPreset(page, name) {
   const select = byId(page, 'preset');
   const values = await select.locator('option').evaluateAll((os) => os.map((o) => o.value));
   assert(values.includes(name), `the preset picker has no option "${name}" (it has: ${values.join(', ')})`);
+  // Slowly, so the freshly loaded run is seen near t=0 (callers set their own speed after).
+  await setSpeed(page, 0.1);
   await select.selectOption(name);
   await eventually(`the page to load preset ${name}`, async () => (await select.inputValue()) === name && (await timeMs(page)) < 1000, 5000);
 }
@@ -220,7 +222,8 @@ async function seekTo(page, t) {
 
 /** Names of the node boxes drawn. */
 async function nodeNames(page) {
-  return page.locator('[data-testid^="node-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid').slice(5)));
+  // The boxes in the drawing (the node panel's testids start with "node-" too).
+  return page.locator('[data-testid="topology"] g[data-testid^="node-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid').slice(5)));
 }
 
 /** What a node box says: its lines of text, its role word and its offset. */
@@ -371,9 +374,14 @@ if (PRESETS_FOR_TESTS.error) {
       await need(page, 'decision', 'the PSYNC decision rows of the insight panel');
       // Rows are listed newest first; each has a verdict badge and the virtual time.
       const rows = await byId(page, 'decision').evaluateAll((els) =>
-        els.map((el) => ({ text: el.textContent.replace(/\s+/g, ' ').trim(), cls: el.getAttribute('class') ?? '', time: el.querySelector('time')?.textContent ?? '' })),
+        els.map((el) => ({
+          text: el.textContent.replace(/\s+/g, ' ').trim(),
+          badge: (el.querySelector('.badge-verdict') ?? el).textContent.trim(),
+          cls: el.getAttribute('class') ?? '',
+          time: el.querySelector('time')?.textContent ?? '',
+        })),
       );
-      const verdict = (r) => (/\bPARTIAL\b/.test(r.text) ? 'PARTIAL' : /\bFULL\b/.test(r.text) ? 'FULL' : '?');
+      const verdict = (r) => (/^PARTIAL/i.test(r.badge) ? 'PARTIAL' : /^FULL/i.test(r.badge) ? 'FULL' : '?');
       assert(rows.some((r) => verdict(r) === kind), `no decision row says ${kind}; rows: ${JSON.stringify(rows.map((r) => r.text))}`);
       const secs = (r) => Number((/([\d.]+)\s*s/.exec(r.time) ?? [])[1] ?? NaN);
       const newest = rows.reduce((a, b) => (secs(b) > secs(a) ? b : a), rows[0]);
