@@ -238,6 +238,16 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        for l in ["\"", "'", "\\", "\"\\x\"", "ü ß 日本", "99999999999999999999 GET a", "-1 GET a", "1 ", "\0", "2 \"\\xff\"", "clear me", "  CLEAR  "] {
+            let _ = route(l);
+            let _ = prints_raw(l);
+        }
+        assert_eq!(route("99999999999999999999 GET a"), Route::Fail("Invalid redis-cli repeat command option value.".into()));
+        assert_eq!(route("  CLEAR  "), Route::Clear);
+    }
+
+    #[test]
     fn repeated_arguments_survive_requoting() {
         let Route::Run { line, .. } = route("2 SET \"k\\x00\" 'it s' \"\"") else { panic!() };
         assert_eq!(parse_line(&line).unwrap(), vec![b"SET".to_vec(), b"k\x00".to_vec(), b"it s".to_vec(), b"".to_vec()]);
