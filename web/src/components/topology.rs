@@ -191,8 +191,8 @@ fn body(n: &NodeView, x: f64, y: f64) -> impl IntoView {
         (Some(SyncPhase::Transfer { read, total }), _) if *total > 0 => format!("full sync: RDB {}%", read * 100 / total),
         (Some(SyncPhase::Transfer { read, .. }), _) => format!("full sync: RDB {} B", thousands(*read)),
         (Some(SyncPhase::Loading), _) => "full sync: loading RDB".to_string(),
-        (None, "replica") => format!("link {} · {} keys", if n.link_up { "up" } else { n.link_state.as_str() }, n.keys),
-        _ => format!("{} replicas · {} keys", n.replicas.len(), n.keys),
+        (None, "replica") => format!("link {} · {}", if n.link_up { "up" } else { n.link_state.as_str() }, plural(n.keys, "key")),
+        _ => format!("{} · {}", plural(n.replicas.len(), "replica"), plural(n.keys, "key")),
     };
     view! {
         <text class="line mono" x=x + 10.0 y=y + 42.0>{format!("replid {}…", n.replid_short)}</text>
@@ -200,6 +200,11 @@ fn body(n: &NodeView, x: f64, y: f64) -> impl IntoView {
         <text class="line" class:warn=n.sync.is_some() || (n.role == "replica" && !n.link_up) x=x + 10.0 y=y + 78.0>{status}</text>
     }
     .into_any()
+}
+
+/// "1 replica", "2 replicas", "0 keys".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
 /// What a screen reader hears for a node box.
@@ -223,5 +228,17 @@ fn Legend() -> impl IntoView {
                 view! { <li><span class=format!("swatch {cls}")></span>{name}</li> }
             }).collect_view()}
         </ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plural;
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(plural(1, "replica"), "1 replica");
+        assert_eq!(plural(0, "key"), "0 keys");
+        assert_eq!(plural(12, "key"), "12 keys");
     }
 }
