@@ -581,12 +581,7 @@ test('scrubber: going back shows the same state as before', async (page) => {
 
 test('keyboard: Tab to play and toggle it with Space and Enter', async (page) => {
   await page.locator('body').click({ position: { x: 1, y: 1 } });
-  let found = false;
-  for (let i = 0; i < 40 && !found; i++) {
-    await page.keyboard.press('Tab');
-    found = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'play');
-  }
-  assert(found, 'Tab never reached the play button');
+  await tabTo(page, 'play');
   const p0 = await isPlaying(page);
   await page.keyboard.press('Space');
   await sleep(200);
@@ -617,22 +612,65 @@ test('keyboard: shortcuts — Space plays/pauses, ArrowRight steps, ArrowLeft go
   await eventually(`ArrowLeft to go back 1 s from ${t1} ms (now ${await timeMs(page)})`, async () => (await timeMs(page)) === Math.max(0, t1 - 1000), 2000);
 });
 
-test('keyboard: ? opens the help overlay and Escape closes it', async (page) => {
+/** Presses Tab until the element with data-testid `id` has the focus. */
+async function tabTo(page, id, max = 40) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((x) => document.activeElement?.getAttribute('data-testid') === x, id)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached [data-testid="${id}"] in ${max} presses`);
+}
+
+test('keyboard: ? opens the help overlay (focus moves into it) and Escape closes it', async (page) => {
   await page.locator('body').click({ position: { x: 1, y: 1 } });
-  await page.evaluate(() => document.activeElement?.blur());
+  await tabTo(page, 'play');
   await page.keyboard.press('?');
   try {
     await byId(page, 'help').first().waitFor({ state: 'visible', timeout: COMPONENT_WAIT_MS });
   } catch {
     throw new Error(`missing component: pressing ? showed no visible [data-testid="help"] (the keyboard help overlay) after ${COMPONENT_WAIT_MS} ms`);
   }
+  // A modal dialog takes the focus, or keyboard users go on tabbing through the page behind it.
+  const inside = await eventually('the focus to move into the help dialog', () =>
+    page.evaluate(() => Boolean(document.activeElement?.closest('[data-testid="help"]'))), 1000,
+  ).catch(async () => {
+    const at = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 100));
+    throw new Error(`the help dialog opened but the focus stayed behind it, on ${at}`);
+  });
+  assert(inside, 'focus inside the help dialog');
   await page.keyboard.press('Escape');
   await eventually('the help overlay to close', async () => !(await byId(page, 'help').first().isVisible().catch(() => false)), 2000);
 });
 
+test('keyboard: arrow keys on the focused timeline step and go back 1 s', async (page) => {
+  await setSpeed(page, 1);
+  await eventually('time past 2.5 s', async () => (await timeMs(page)) >= 2500, 15_000);
+  await setPlaying(page, false);
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await tabTo(page, 'timeline');
+  const t0 = await timeMs(page);
+  await page.keyboard.press('ArrowLeft');
+  await eventually(`ArrowLeft on the timeline to go back 1 s from ${t0}`, async () => (await timeMs(page)) === t0 - 1000, 2000);
+  await page.keyboard.press('ArrowRight');
+  await eventually('ArrowRight on the timeline to step forward', async () => (await timeMs(page)) > t0 - 1000, 2000);
+  assert(!(await isPlaying(page)), 'still paused after stepping');
+});
+
+test('keyboard: + and - change the speed', async (page) => {
+  await setSpeed(page, 1);
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('+');
+  await eventually('+ to go faster than 1×', async () => Number(await byId(page, 'speed').inputValue()) > 1, 1000);
+  await page.keyboard.press('-');
+  await page.keyboard.press('-');
+  await eventually('- - to go slower than 1×', async () => Number(await byId(page, 'speed').inputValue()) < 1, 1000);
+});
+
 test('keyboard: Tab to a node box and Enter selects it', async (page) => {
   await setPlaying(page, false);
-  await byId(page, 'node-r2').first().focus();
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await tabTo(page, 'node-r2', 80);
   await page.keyboard.press('Enter');
   await eventually('node-r2 selected', async () => /\bselected\b/.test((await byId(page, 'node-r2').first().getAttribute('class')) ?? ''), 2000);
 });
