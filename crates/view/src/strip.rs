@@ -100,6 +100,14 @@ pub fn asked_offset(text: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// The bytes a partial resync sent from the backlog ("partial resync, 64 bytes from the
+/// backlog").
+pub fn sent_bytes(text: &str) -> Option<i64> {
+    let rest = &text[text.find("partial resync, ")? + "partial resync, ".len()..];
+    let (n, _) = rest.split_once(" bytes")?;
+    n.replace(',', "").parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +178,12 @@ mod tests {
         let many: Vec<(String, f64)> = (0..7).map(|i| (format!("r{i}"), 99.0)).collect();
         assert_eq!(group_markers(&many, 3.0)[0].label, "r0, r1, r2 +4");
         assert!(group_markers(&[], 3.0).is_empty());
+    }
+
+    #[test]
+    fn the_bytes_sent_are_read_from_the_sentence() {
+        assert_eq!(sent_bytes("r1 asked for 881, the backlog holds 1–1,000: partial resync, 1,120 bytes from the backlog"), Some(1_120));
+        assert_eq!(sent_bytes("r1 asked for 10,240, the backlog holds 16,384–32,767: full resync"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use replscope_view::fmt::{bytes, offset_range, thousands};
 use replscope_view::frame::{BacklogView, Decision};
-use replscope_view::strip::{asked_offset, group_markers, Marker, StripScale};
+use replscope_view::strip::{asked_offset, group_markers, sent_bytes, Marker, StripScale};
 
 use crate::sim_ctl::SimCtl;
 
@@ -14,16 +14,20 @@ const RECENT_MS: u64 = 10_000;
 /// Markers closer than this (percent of the strip) share a label.
 const MARKER_GAP: f64 = 7.0;
 
-/// What one strip shows, computed from the backlog and its latest decision.
+/// What one strip shows, computed from the backlog and its latest decision: a thin capacity
+/// bar (how much of repl-backlog-size the history fills) over the window itself, scaled to
+/// the strip, with the earlier history on its left, the acks, the request and a partial
+/// resync's slice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StripModel {
     pub node: String,
-    /// Percent widths: the history before the window (overwritten), and whether it is to scale.
+    /// Percent of the capacity the held history fills (at most 100).
+    pub fill: f64,
+    /// Percent width of the history before the window, and whether it is not to scale.
     pub before: f64,
     pub broken: bool,
-    /// (left, width) in percent.
+    /// (left, width) of the held window, in percent.
     pub held: (f64, f64),
-    pub free: (f64, f64),
     pub full: bool,
     pub window_text: String,
     pub capacity_text: String,
@@ -33,6 +37,8 @@ pub struct StripModel {
     /// The request: where (None for PSYNC ? -1: no offset to draw), whether served from the
     /// backlog, the label, the sentence.
     pub request: Option<(Option<f64>, bool, String, String)>,
+    /// A partial resync's slice sent from the backlog: (left, width) in percent.
+    pub sent: Option<(f64, f64)>,
     pub summary: String,
 }
 
@@ -40,18 +46,32 @@ pub fn strip_model(b: &BacklogView, decision: Option<&Decision>) -> StripModel {
     let asked = decision.and_then(|d| asked_offset(&d.text));
     let mut extra: Vec<i64> = b.acks.iter().map(|(_, a)| a + 1).collect();
     extra.extend(asked);
-    let scale = StripScale::new(b, &extra);
+    // The window fills the strip (its capacity is drawn by the bar above it).
+    let window = BacklogView { size: b.histlen.max(1) as usize, ..b.clone() };
+    let scale = StripScale::new(&window, &extra);
     let empty = b.histlen <= 0;
     let held_l = scale.pos(b.first_byte_offset);
     let held_r = if empty { held_l } else { scale.pos(b.last_offset + 1) };
     let full = b.histlen >= b.size as i64 && b.size > 0;
+    let fill = if b.size == 0 { 0.0 } else { (b.histlen.max(0) as f64 / b.size as f64 * 100.0).min(100.0) };
     let window_text = if empty { "empty (nothing written yet)".to_string() } else { format!("holds {}", offset_range(b.first_byte_offset, b.last_offset)) };
-    let capacity_text = format!("{} of {}{}", bytes(b.histlen.max(0) as u64), bytes(b.size as u64), if full { " · full, sliding" } else { "" });
+    let capacity_text = if full {
+        format!("{} held, repl-backlog-size {} · full, sliding", bytes(b.histlen as u64), bytes(b.size as u64))
+    } else {
+        format!("{} of {}", bytes(b.histlen.max(0) as u64), bytes(b.size as u64))
+    };
     let named: Vec<(String, f64)> = b.acks.iter().map(|(n, a)| (n.clone(), scale.pos(a + 1))).collect();
     let request = decision.map(|d| {
         let label = asked.map(|a| format!("{} asked for {}", d.replica, thousands(a))).unwrap_or_default();
         (asked.map(|a| scale.pos(a)), d.partial, label, d.text.clone())
     });
+    let sent = match (decision, asked) {
+        (Some(d), Some(a)) if d.partial => sent_bytes(&d.text).map(|n| {
+            let (l, r) = (scale.pos(a), scale.pos(a + n));
+            (l, r - l)
+        }),
+        _ => None,
+    };
     let acks_text = if b.acks.is_empty() {
         "no replica acknowledgements".to_string()
     } else {
@@ -60,10 +80,10 @@ pub fn strip_model(b: &BacklogView, decision: Option<&Decision>) -> StripModel {
     let summary = format!("{}'s backlog {window_text}, {capacity_text}; {acks_text}", b.node);
     StripModel {
         node: b.node.clone(),
+        fill,
         before: scale.before_pct,
         broken: scale.broken,
-        held: (held_l, (held_r - held_l).max(if empty { 0.0 } else { 0.6 })),
-        free: (held_r, 100.0 - held_r),
+        held: (held_l, (held_r - held_l).max(0.0)),
         full,
         window_text,
         capacity_text,
@@ -71,6 +91,7 @@ pub fn strip_model(b: &BacklogView, decision: Option<&Decision>) -> StripModel {
         last: thousands(b.last_offset),
         acks: group_markers(&named, MARKER_GAP),
         request,
+        sent,
         summary,
     }
 }
@@ -104,6 +125,12 @@ pub fn Backlogs() -> impl IntoView {
                     <For each=move || names.get() key=|n| n.clone() let:name>
                         <BacklogStrip name=name/>
                     </For>
+                    <p class="strip-key sub" aria-hidden="true">
+                        <span class="k-held"></span>"held window "
+                        <span class="k-ack">"▲"</span>" replica's ack "
+                        <span class="k-req"></span>" PSYNC request "
+                        <span class="k-sent"></span>" slice sent"
+                    </p>
                 </Show>
             </div>
         </section>
@@ -120,7 +147,7 @@ fn BacklogStrip(name: String) -> impl IntoView {
     move || {
         let Some(m) = model.get() else { return ().into_any() };
         let pct = |l: f64, w: f64| format!("left:{l:.2}%;width:{w:.2}%");
-        let band_labels = (m.held.1 >= 34.0).then(|| {
+        let band_labels = (m.held.1 >= 30.0).then(|| {
             view! {
                 <span class="band-first">{m.first.clone()}</span>
                 <span class="band-last">{m.last.clone()}</span>
@@ -128,8 +155,9 @@ fn BacklogStrip(name: String) -> impl IntoView {
         });
         let before = (m.before > 0.0).then(|| {
             view! {
-                <div class="seg before" class:broken=m.broken style=pct(0.0, m.before) title="history already overwritten">
-                    <span>"overwritten"</span>
+                <div class="seg before" class:broken=m.broken style=pct(0.0, m.before)
+                    title=if m.broken { "earlier offsets (not to scale): no longer, or never, in this backlog" } else { "earlier offsets: no longer, or never, in this backlog" }>
+                    <span>"earlier"</span>
                 </div>
             }
         });
@@ -155,15 +183,18 @@ fn BacklogStrip(name: String) -> impl IntoView {
                     <span class="mono" data-testid=format!("backlog-window-{}", m.node)>{m.window_text.clone()}</span>
                     <span class="sub cap">{m.capacity_text.clone()}</span>
                 </div>
+                <div class="capacity" aria-hidden="true" title="how much of repl-backlog-size the history fills">
+                    <div class="used" class:full=m.full style=format!("width:{:.2}%", m.fill)></div>
+                </div>
                 <div class="strip-bar" aria-hidden="true">
                     {request}
                     <div class="track">
                         {before}
                         <div class="seg held" class:full=m.full style=pct(m.held.0, m.held.1)>{band_labels}</div>
-                        <div class="seg free" style=pct(m.free.0, m.free.1)></div>
+                        {m.sent.map(|(l, w)| view! { <div class="seg sent" style=pct(l, w.max(0.8)) title="the slice sent from the backlog"></div> })}
                         {m.acks.iter().map(|a| view! { <div class="ack-tick" style=format!("left:{:.2}%", a.pos)></div> }).collect_view()}
                     </div>
-                    <div class="ack-labels">
+                    <div class="ack-labels" class:two-rows=m.acks.iter().any(|a| a.row > 0) class:none=m.acks.is_empty()>
                         {m.acks.iter().map(|a| view! {
                             <span class=format!("ack-label row-{} anchor-{}", a.row, anchor(a.pos)) style=format!("left:{:.2}%", a.pos)>{a.label.clone()}</span>
                         }).collect_view()}
@@ -199,20 +230,31 @@ mod tests {
     fn a_full_backlog_reads_as_a_sliding_window_with_its_offsets() {
         let m = strip_model(&b(16_384, 16_384, 16_384, &[("r1", 32_767)]), None);
         assert_eq!(m.window_text, "holds 16,384–32,767");
-        assert_eq!(m.capacity_text, "16 KB of 16 KB · full, sliding");
+        assert_eq!(m.capacity_text, "16 KB held, repl-backlog-size 16 KB · full, sliding");
         assert!(m.full);
+        assert_eq!(m.fill, 100.0);
         assert_eq!(m.acks[0].pos, 100.0);
         assert!((m.held.0 + m.held.1 - 100.0).abs() < 1e-9);
         assert!(m.request.is_none());
     }
 
     #[test]
-    fn a_young_backlog_is_drawn_in_proportion() {
+    fn a_young_backlog_fills_its_capacity_in_proportion_and_its_window_the_strip() {
         let m = strip_model(&b(1 << 20, 1, 1 << 18, &[]), None);
+        assert_eq!(m.fill, 25.0);
         assert_eq!(m.before, 0.0);
-        assert_eq!(m.held, (0.0, 25.0));
-        assert_eq!(m.free, (25.0, 75.0));
+        assert_eq!(m.held, (0.0, 100.0));
         assert_eq!(m.capacity_text, "256 KB of 1.0 MB");
+    }
+
+    #[test]
+    fn a_partial_resync_shows_the_slice_sent() {
+        let dec = d(5, true, "r1 asked for 56, the backlog holds 1–119: partial resync, 64 bytes from the backlog");
+        let m = strip_model(&b(1 << 20, 1, 119, &[("r1", 119)]), Some(&dec));
+        let (l, w) = m.sent.unwrap();
+        assert!((l - 55.0 / 119.0 * 100.0).abs() < 1e-9);
+        assert!((l + w - 100.0).abs() < 1e-9, "the slice runs to the end of the window");
+        assert_eq!(m.request.unwrap().0, Some(l));
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub fn SyncLog() -> impl IntoView {
 fn SyncPhaseRow(row: SyncRow) -> impl IntoView {
     let (step, text) = phase_text(&row);
     let bar = progress(&row.phase);
+    let streaming = matches!(row.phase, SyncPhase::Transfer { total, .. } if total <= 0);
     let steps = ["Snapshot", "Transfer", "Load"];
     view! {
         <div class="sync-phase" data-testid=format!("sync-phase-{}", row.replica) role="group"
@@ -135,6 +136,7 @@ fn SyncPhaseRow(row: SyncRow) -> impl IntoView {
                     <div class="fill" style=format!("width:{p:.1}%")></div>
                 </div>
             })}
+            {streaming.then(|| view! { <div class="progress indeterminate" aria-hidden="true"><div class="fill"></div></div> })}
             <p class="phase-text">{text}</p>
         </div>
     }
