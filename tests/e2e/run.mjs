@@ -395,6 +395,24 @@ if (PRESETS_FOR_TESTS.error) {
   }
 }
 
+for (const name of ['default', 'failover']) {
+  test(`share link ?scenario=${name}&t=END opens paused at END with the CLI's state`, async (page) => {
+    const want = cliOutcome(name);
+    for (const at of [...new Set(want.nodes.map((n) => n.at))]) {
+      await page.goto(`${BASE_URL}?scenario=${name}&t=${at}`, { waitUntil: 'load' });
+      await need(page, 'topology', 'the topology drawing', 15_000);
+      await eventually(`the page to open at ${at} ms (it shows ${await timeMs(page)})`, async () => (await timeMs(page)) === at, 15_000);
+      assert(!(await isPlaying(page)), 'a link with t= opens paused');
+      assertEqual(await byId(page, 'preset').inputValue(), name, 'preset shown');
+      for (const n of want.nodes.filter((x) => x.at === at)) {
+        const box = await nodeBox(page, n.name);
+        assert(box, `no node-${n.name} box`);
+        assertEqual({ role: box.role.split(' ')[0], offset: n.role === 'down' ? null : box.offset }, { role: n.role, offset: n.offset }, `${n.name} at ${at} ms`);
+      }
+    }
+  });
+}
+
 test('console: SET, GET and a bad quote on the selected node', async (page) => {
   await setPlaying(page, false);
   await selectNode(page, 'master');
@@ -687,6 +705,7 @@ test('no errors while playing every preset for 2 s of virtual time each at speed
 
 let server;
 let browser;
+let BASE_URL;
 let passed = 0;
 let failed = 0;
 
@@ -741,6 +760,7 @@ try {
   });
   server.stderr.on('data', () => {});
   const url = `http://127.0.0.1:${port}/`;
+  BASE_URL = url;
   await waitForServer(url, 10_000);
   browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
 
