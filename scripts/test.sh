@@ -6,7 +6,7 @@
 #                     including the differential test against a real redis-server
 #   3. wasm test      the engine's and the simulator's wasm32 tests in headless Chromium
 #   4. trunk build    the release bundle in dist/
-#   5. e2e            tests/e2e/run.mjs (Playwright) against dist/
+#   5. e2e            tests/e2e/run.mjs and tests/e2e/share.mjs (Playwright) against dist/
 #   6. bundle size    gzip -9 size of dist/*.wasm, *.js, *.css
 #
 # Every step runs even if an earlier one failed; the summary lists them all and the script
@@ -63,7 +63,11 @@ trunk_build() {
 
 e2e() {
     require_file tests/e2e/run.mjs || return 1
-    timeout 900 node tests/e2e/run.mjs
+    local rc=0
+    timeout 900 node tests/e2e/run.mjs || rc=1
+    # Share links, embeds, export/import and hostile input (issue 7).
+    timeout 600 node tests/e2e/share.mjs || rc=1
+    return $rc
 }
 
 bundle_size() {

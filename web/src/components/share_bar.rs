@@ -52,11 +52,13 @@ pub fn ShareBar() -> impl IntoView {
             say(r.map_err(|e| format!("{e}. The link: {url}")));
         });
     };
-    let export_scenario = move |_| {
+    let export_scenario = move |ev: leptos::ev::MouseEvent| {
+        close_menu(&ev);
         let r = ctl.with_run(|r| (r.replayable().name.clone(), r.replayable().to_json())).unwrap_or_default();
         say(browser::download(&format!("{}.json", r.0), "application/json", r.1.as_bytes()).map(|_| "Scenario saved (every step, your changes included).".into()));
     };
-    let export_trace = move |_| {
+    let export_trace = move |ev: leptos::ev::MouseEvent| {
+        close_menu(&ev);
         let json = ctl.with_run(|r| serde_json::to_string(r.world().trace()).unwrap_or_default()).unwrap_or_default();
         say(browser::download("replscope-trace.json", "application/json", json.as_bytes()).map(|_| "Trace saved.".into()));
     };
@@ -65,10 +67,12 @@ pub fn ShareBar() -> impl IntoView {
         let palette = if is_dark() { &DARK } else { &LIGHT };
         ctl.frame.with_untracked(|f| render(f, &title, palette))
     };
-    let export_svg = move |_| {
+    let export_svg = move |ev: leptos::ev::MouseEvent| {
+        close_menu(&ev);
         say(browser::download("replscope-topology.svg", "image/svg+xml", svg_now().as_bytes()).map(|_| "Topology saved as SVG.".into()));
     };
-    let export_png = move |_| {
+    let export_png = move |ev: leptos::ev::MouseEvent| {
+        close_menu(&ev);
         let svg = svg_now();
         let (w, h) = svg_size(&svg);
         spawn_local(async move {
@@ -114,6 +118,14 @@ pub fn ShareBar() -> impl IntoView {
             <p class="share-status" role="status" data-testid="share-status">{move || status.get()}</p>
             <EmbedDialog open=embed_open link=Signal::derive(link)/>
         </div>
+    }
+}
+
+/// A chosen menu item closes its menu (the next click on "Export" opens it again).
+fn close_menu(ev: &leptos::ev::MouseEvent) {
+    let details = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.closest("details").ok().flatten());
+    if let Some(d) = details {
+        let _ = d.remove_attribute("open");
     }
 }
 

@@ -39,7 +39,6 @@ pub fn Topology() -> impl IntoView {
         let (w, h) = size.get();
         format!("0 0 {w} {h}")
     };
-    let place = move |name: &str| frame.with(|f| f.node(name).map(|n| centre(n.x, n.y)));
 
     view! {
         <section class="panel topology" aria-labelledby="topology-title">
@@ -52,22 +51,24 @@ pub fn Topology() -> impl IntoView {
                 preserveAspectRatio="xMidYMin meet"
                 style=move || { let (w, h) = size.get(); format!("min-width: {:.0}px; max-width: {:.0}px; max-height: {:.0}px", w * 0.62, w * 1.1, h * 1.1) }>
                 <g class="edges">
-                    <For each=move || frame.with(|f| f.edges.clone()) key=|e| (e.replica.clone(), e.master.clone(), e.up, e.cut, e.latency_ms) let:e>
+                    // Positions are part of the key: a node moving (a replica added) redraws its edges.
+                    <For each=move || frame.with(|f| f.edges.iter().filter_map(|e| {
+                            let a = f.node(&e.replica).map(|n| centre(n.x, n.y))?;
+                            let b = f.node(&e.master).map(|n| centre(n.x, n.y))?;
+                            Some((e.clone(), a, b))
+                        }).collect::<Vec<_>>())
+                        key=|(e, a, b)| (e.replica.clone(), e.master.clone(), e.up, e.cut, e.latency_ms, a.0 as i64, a.1 as i64, b.0 as i64, b.1 as i64)
+                        let:edge>
                         {
-                            let (a, b) = (place(&e.replica), place(&e.master));
-                            match (a, b) {
-                                (Some(a), Some(b)) => {
-                                    let cls = if e.cut { "edge cut" } else if e.up { "edge up" } else { "edge down" };
-                                    let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
-                                    let label = if e.cut { "✂ cut".to_string() } else { format!("{} ms", e.latency_ms) };
-                                    view! {
-                                        <g class=cls data-testid=format!("edge-{}", e.replica)>
-                                            <line x1=a.0 y1=a.1 x2=b.0 y2=b.1/>
-                                            <text class="edge-label" x=mid.0 + 12.0 y=mid.1>{label}</text>
-                                        </g>
-                                    }.into_any()
-                                }
-                                _ => ().into_any(),
+                            let (e, a, b) = edge;
+                            let cls = if e.cut { "edge cut" } else if e.up { "edge up" } else { "edge down" };
+                            let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+                            let label = if e.cut { "✂ cut".to_string() } else { format!("{} ms", e.latency_ms) };
+                            view! {
+                                <g class=cls data-testid=format!("edge-{}", e.replica)>
+                                    <line x1=a.0 y1=a.1 x2=b.0 y2=b.1/>
+                                    <text class="edge-label" x=mid.0 + 12.0 y=mid.1>{label}</text>
+                                </g>
                             }
                         }
                     </For>
