@@ -5,7 +5,7 @@
 // Prints `ok - name` / `not ok - name` per test and ends with `N passed, N failed`.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -156,6 +156,25 @@ await test('a preset link names the preset and opens at its time', async (page) 
   assert((await page.locator(tid('preset')).inputValue()) === 'cascade', 'the preset picker shows the preset');
   const texts = await nodeTexts(page);
   assert(Object.keys(texts).sort().join() === 'node-master,node-r1,node-r2', `nodes: ${Object.keys(texts)}`);
+});
+
+await test('the build works from a subpath of a static host', async (page) => {
+  // Serve a parent directory in which the build sits at /docs-site/replscope/.
+  const root = mkdtempSync(path.join(os.tmpdir(), 'replscope-host-'));
+  mkdirSync(path.join(root, 'docs-site'));
+  symlinkSync(dist, path.join(root, 'docs-site', 'replscope'));
+  const p2 = await freePort();
+  const host = spawn('python3', ['-m', 'http.server', String(p2), '--bind', '127.0.0.1', '--directory', root], { stdio: 'ignore' });
+  try {
+    const sub = `http://127.0.0.1:${p2}/docs-site/replscope/`;
+    await eventually('the second server', async () => { try { return (await fetch(sub)).ok; } catch { return false; } });
+    await page.goto(sub + '?scenario=cascade&t=3000');
+    await page.locator(tid('node-r2')).waitFor({ timeout: 15000 });
+    await page.goto(sub + 'docs/');
+    await page.frameLocator(tid('embed-partial')).locator(tid('node-replica')).waitFor({ timeout: 15000 });
+  } finally {
+    host.kill();
+  }
 });
 
 // ---- embedding ----
