@@ -3,9 +3,9 @@
 //! own lane (down on one side, up on the other) so both directions stay readable.
 
 /// Width and height of a layout slot and of a node box.
-pub const SLOT_W: f64 = 228.0;
+pub const SLOT_W: f64 = 240.0;
 pub const SLOT_H: f64 = 170.0;
-pub const BOX_W: f64 = 190.0;
+pub const BOX_W: f64 = 204.0;
 pub const BOX_H: f64 = 92.0;
 /// Distance between the two lanes of an edge.
 const LANE: f64 = 14.0;
