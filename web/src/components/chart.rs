@@ -9,9 +9,24 @@ use crate::sim_ctl::{SimCtl, CHART_H, CHART_W, CHART_WINDOW_MS};
 
 /// Distinct line colours (CSS `--series-N`).
 pub const SERIES: usize = 12;
-/// Fault labels closer than this (percent of the width) go on another row.
-const LABEL_GAP: f64 = 22.0;
+/// Widest a fault label may be (percent of the plot; longer ones are cut with an ellipsis).
+const LABEL_W: f64 = 29.0;
 const LABEL_ROWS: usize = 3;
+
+/// Fault labels at `xs` (percent): each label's left edge (starting at its line, or ending at
+/// it near the right edge) and its row, so no two labels of one row overlap.
+pub fn place_labels(xs: &[f64]) -> Vec<(f64, usize)> {
+    let lefts: Vec<f64> = xs.iter().map(|x| if *x > 100.0 - LABEL_W { x - LABEL_W } else { *x }).collect();
+    let mut order: Vec<usize> = (0..xs.len()).collect();
+    order.sort_by(|a, b| lefts[*a].total_cmp(&lefts[*b]));
+    let sorted: Vec<f64> = order.iter().map(|i| lefts[*i]).collect();
+    let rows = stagger(&sorted, LABEL_W, LABEL_ROWS);
+    let mut out = vec![(0.0, 0); xs.len()];
+    for (k, i) in order.into_iter().enumerate() {
+        out[i] = (lefts[i], rows[k]);
+    }
+    out
+}
 
 /// An SVG path from polyline segments ("x,y x,y …"): one element per node, gaps kept.
 pub fn path_d(segments: &[String]) -> String {
@@ -66,8 +81,8 @@ pub fn OffsetChart() -> impl IntoView {
     let faults = Memo::new(move |_| {
         chart.with(|g| {
             let xs: Vec<f64> = g.faults.iter().map(|(x, _)| *x / CHART_W * 100.0).collect();
-            let rows = stagger(&xs, LABEL_GAP, LABEL_ROWS);
-            g.faults.iter().zip(xs).zip(rows).map(|(((x, l), pct), row)| (*x, pct, row, l.clone())).collect::<Vec<_>>()
+            let placed = place_labels(&xs);
+            g.faults.iter().zip(xs).zip(placed).map(|(((x, l), pct), (left, row))| (*x, pct, left, row, l.clone())).collect::<Vec<_>>()
         })
     });
     let view_box = format!("0 0 {CHART_W} {CHART_H}");
@@ -88,9 +103,9 @@ pub fn OffsetChart() -> impl IntoView {
                                 <line x1="0" x2=CHART_W y1=CHART_H * f y2=CHART_H * f vector-effect="non-scaling-stroke"/>
                             }).collect_view()}
                         </g>
-                        <For each=move || faults.get() key=|f| (f.0.to_bits(), f.3.clone()) let:f>
+                        <For each=move || faults.get() key=|f| (f.0.to_bits(), f.4.clone()) let:f>
                             <line class="fault-line" data-testid="chart-fault" x1=f.0 x2=f.0 y1="0" y2=CHART_H vector-effect="non-scaling-stroke">
-                                <title>{f.3.clone()}</title>
+                                <title>{f.4.clone()}</title>
                             </line>
                         </For>
                         <For each=move || names.get() key=|n| n.clone() let:name>
@@ -105,8 +120,8 @@ pub fn OffsetChart() -> impl IntoView {
                         </For>
                     </svg>
                     <div class="fault-labels" aria-hidden="true">
-                        {move || faults.get().into_iter().map(|(_, pct, row, label)| { let title = label.clone(); view! {
-                            <span class=format!("fault-label row-{row} anchor-{}", super::backlog::anchor(pct)) style=format!("left:{pct:.2}%") title=title>{label}</span>
+                        {move || faults.get().into_iter().map(|(_, pct, left, row, label)| { let title = label.clone(); view! {
+                            <span class=format!("fault-label row-{row}") class:ends=left < pct style=format!("left:{left:.2}%;max-width:{LABEL_W}%") title=title>{label}</span>
                         }}).collect_view()}
                     </div>
                 </div>
@@ -145,6 +160,25 @@ pub fn OffsetChart() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fault_labels_never_overlap_on_a_row() {
+        let xs = [10.0, 20.0, 45.0, 95.0, 96.0];
+        let placed = place_labels(&xs);
+        assert_eq!(placed[0], (10.0, 0));
+        assert_eq!(placed[1].1, 1);
+        assert!((placed[3].0 - (95.0 - LABEL_W)).abs() < 1e-9, "near the right edge a label ends at its line");
+        for i in 0..xs.len() {
+            for j in 0..xs.len() {
+                if i != j && placed[i].1 == placed[j].1 && placed[i].0 <= placed[j].0 {
+                    assert!(placed[j].0 - placed[i].0 >= LABEL_W, "labels {i} and {j} overlap on row {}", placed[i].1);
+                }
+            }
+        }
+        let two = place_labels(&[22.0, 53.0]);
+        assert_eq!((two[0].1, two[1].1), (0, 0), "far enough apart share the top row");
+        assert!(place_labels(&[]).is_empty());
+    }
 
     #[test]
     fn segments_become_one_path_with_gaps() {

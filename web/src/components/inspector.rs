@@ -46,20 +46,22 @@ pub fn Inspector() -> impl IntoView {
         Some(ctl.frame.with(|f| f.messages.iter().find(|x| x.id == m.id).cloned()).unwrap_or(m))
     });
     let open = Memo::new(move |_| ctl.inspected.with(|m| m.as_ref().map(|m| m.id)));
-    let close_btn = NodeRef::<html::Button>::new();
+    // Focus goes to the panel itself (announced by screen readers), not its Close button:
+    // Space then still plays/pauses instead of closing it.
+    let panel = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
         if open.get().is_some() {
-            if let Some(b) = close_btn.get() {
-                let _ = b.focus();
+            if let Some(p) = panel.get() {
+                let _ = p.focus();
             }
         }
     });
     let close = move |_| ctl.inspected.set(None);
     view! {
         <Show when=move || open.get().is_some()>
-            <div class="inspector" role="dialog" aria-labelledby="inspector-title" data-testid="inspector">
+            <div class="inspector" role="dialog" aria-labelledby="inspector-title" data-testid="inspector" tabindex="-1" node_ref=panel>
                 {move || live.get().map(|m| details(&m))}
-                <button class="primary" data-testid="inspector-close" node_ref=close_btn on:click=close>"Close"</button>
+                <button class="primary" data-testid="inspector-close" on:click=close>"Close"</button>
             </div>
         </Show>
     }
