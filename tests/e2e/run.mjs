@@ -500,6 +500,13 @@ test('faults: restart empty (disk lost) comes back with a full sync', async (pag
   await setSpeed(page, 10);
   await setPlaying(page, true);
   await waitNode(page, 'r2', 'r2 to resync (link up)', (b) => b.texts.some((t) => /link up/.test(t)));
+  // With no RDB it has no history to offer: the master's decision is a full resync.
+  await need(page, 'decision', 'the PSYNC decision rows of the insight panel');
+  const rows = await byId(page, 'decision').evaluateAll((els) =>
+    els.map((el) => ({ who: (el.querySelector('.who') ?? el).textContent.replace(/\s+/g, ' ').trim(), text: el.textContent.replace(/\s+/g, ' ').trim() })),
+  );
+  const forR2 = rows.filter((r) => /→ ?r2$/.test(r.who) || /→ ?r2\b/.test(r.who));
+  assert(forR2.length >= 2 && /^FULL/.test(forR2[0].text), `a second FULL decision for r2 expected (newest first); rows: ${JSON.stringify(rows.map((r) => r.text))}`);
 });
 
 test('faults: cut a link (edge shows cut, link goes down after the timeout), then heal', async (page) => {
@@ -537,6 +544,10 @@ test('faults: pause a node (DEBUG SLEEP-like) shows it paused', async (page) => 
   await selectNode(page, 'r2');
   await click(page, 'act-pause', "the node panel's Pause action");
   await waitNode(page, 'r2', 'r2 to be shown paused', (b) => /paused/.test(b.role) || /\bpaused\b/.test(b.cls), 3000);
+  // The pause (2 s by default) ends on its own and the node catches up.
+  await setSpeed(page, 10);
+  await setPlaying(page, true);
+  await waitNode(page, 'r2', 'r2 to wake up and be linked up', (b) => !/paused/.test(b.role) && b.texts.some((t) => /link up/.test(t)), 15_000);
 });
 
 test('faults: add a replica (a new node box that syncs), then remove it', async (page) => {
