@@ -584,6 +584,56 @@ test('faults: load start/stop changes the master offset rate', async (page) => {
   await click(page, 'act-stop-load', "the node panel's Stop load action");
 });
 
+test('insight: backlog strips, offsets chart with a line per node, a fault mark after a crash', async (page) => {
+  await settledDefault(page);
+  const strip = await need(page, 'backlog-master', "the master's backlog strip");
+  const window = await need(page, 'backlog-window-master', "the master's backlog window text");
+  assert(/\d/.test((await window.textContent()) ?? ''), `the backlog window should give offsets: ${JSON.stringify(await window.textContent())}`);
+  assert(await strip.isVisible(), 'the backlog strip is visible');
+  await need(page, 'offset-chart', 'the offsets chart');
+  for (const n of ['master', 'r1', 'r2']) {
+    const line = await need(page, `chart-line-${n}`, `the chart's line for ${n}`);
+    assert(((await line.getAttribute('d')) ?? '').length > 10, `chart-line-${n} has no path data`);
+  }
+  await selectNode(page, 'r1');
+  await click(page, 'act-crash', "the node panel's Crash action");
+  await setSpeed(page, 1);
+  await setPlaying(page, true);
+  await need(page, 'chart-fault', "the chart's fault mark", 5000);
+});
+
+test('inspector: a message dot opens its bytes, Close closes it', async (page) => {
+  await setSpeed(page, 1);
+  await eventually('time past 2 s (the write load is on)', async () => (await timeMs(page)) >= 2000, 15_000);
+  await setSpeed(page, 0.1);
+  const dot = byId(page, 'message').locator('circle');
+  await eventually('a message dot in flight', async () => (await dot.count()) > 0, 10_000);
+  await setPlaying(page, false);
+  await eventually('a message dot while paused', async () => (await dot.count()) > 0, 3000);
+  await dot.first().dispatchEvent('click');
+  const panel = await need(page, 'inspector', 'the message inspector');
+  await eventually('the inspector to be visible', () => panel.isVisible(), 2000);
+  const bytes = await need(page, 'inspector-bytes', "the inspector's RESP bytes");
+  assert(((await bytes.textContent()) ?? '').trim().length > 0, 'the inspector shows no bytes');
+  await click(page, 'inspector-close', "the inspector's Close button");
+  await eventually('the inspector to close', async () => (await byId(page, 'inspector').count()) === 0 || !(await byId(page, 'inspector').first().isVisible()), 2000);
+});
+
+test('narration: the step text follows Next and Previous (which move the time)', async (page) => {
+  await setPlaying(page, false);
+  await seekTo(page, 0);
+  const text = await need(page, 'narration-text', 'the narration text');
+  const t0 = (await text.textContent()).trim();
+  await click(page, 'narration-next', "the narration's Next button");
+  await eventually('the narration to move to the next step', async () => (await text.textContent()).trim() !== t0 && (await timeMs(page)) > 0, 3000);
+  const t1 = (await text.textContent()).trim();
+  const at1 = await timeMs(page);
+  assert(t1.length > 0, 'the next step has text');
+  await click(page, 'narration-prev', "the narration's Previous button");
+  await eventually('Previous to go back', async () => (await timeMs(page)) < at1, 3000);
+  assertEqual((await text.textContent()).trim(), t0, 'the narration text after Previous');
+});
+
 test('scrubber: going back shows the same state as before', async (page) => {
   await setSpeed(page, 10);
   await setPlaying(page, true);
