@@ -18,7 +18,7 @@ const MARKER_GAP: f64 = 7.0;
 /// bar (how much of repl-backlog-size the history fills) over the window itself, scaled to
 /// the strip, with the earlier history on its left, the acks, the request and a partial
 /// resync's slice.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct StripModel {
     pub node: String,
     /// Percent of the capacity the held history fills (at most 100).
@@ -141,69 +141,68 @@ pub fn Backlogs() -> impl IntoView {
 fn BacklogStrip(name: String) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
+    let tick = super::chart::coarse_tick(ctl);
     let model = Memo::new(move |_| {
-        ctl.frame.with(|f| f.backlogs.iter().find(|b| b.node == key).map(|b| strip_model(b, latest_for(&f.decisions, &key, f.time_ms))))
+        tick.track();
+        ctl.frame.with_untracked(|f| f.backlogs.iter().find(|b| b.node == key).map(|b| strip_model(b, latest_for(&f.decisions, &key, f.time_ms))).unwrap_or_default())
     });
-    move || {
-        let Some(m) = model.get() else { return ().into_any() };
-        let pct = |l: f64, w: f64| format!("left:{l:.2}%;width:{w:.2}%");
-        let band_labels = (m.held.1 >= 30.0).then(|| {
-            view! {
-                <span class="band-first">{m.first.clone()}</span>
-                <span class="band-last">{m.last.clone()}</span>
-            }
-        });
-        let before = (m.before > 0.0).then(|| {
-            view! {
-                <div class="seg before" class:broken=m.broken style=pct(0.0, m.before)
-                    title=if m.broken { "earlier offsets (not to scale): no longer, or never, in this backlog" } else { "earlier offsets: no longer, or never, in this backlog" }>
-                    <span>"earlier"</span>
+    // The parts whose shape changes get their own memos, so the strip's DOM is rebuilt only
+    // when they change; offsets and widths moving every frame only update attributes and text.
+    let before = Memo::new(move |_| model.with(|m| (m.before, m.broken)));
+    let request = Memo::new(move |_| model.with(|m| m.request.clone()));
+    let acks = Memo::new(move |_| model.with(|m| m.acks.clone()));
+    let sent = Memo::new(move |_| model.with(|m| m.sent));
+    let band = Memo::new(move |_| model.with(|m| (m.held.1 >= 30.0).then(|| (m.first.clone(), m.last.clone()))));
+    let pct = |l: f64, w: f64| format!("left:{l:.2}%;width:{w:.2}%");
+    let drawn_request = move || request.get().and_then(|(pos, partial, label, _)| Some((pos?, partial, label)));
+    view! {
+        <div class="strip" class:has-request=move || drawn_request().is_some() data-testid=format!("backlog-{name}") role="group"
+            aria-label=move || model.with(|m| m.summary.clone())>
+            <div class="strip-head">
+                <strong>{name.clone()}</strong>
+                <span class="mono" data-testid=format!("backlog-window-{name}")>{move || model.with(|m| m.window_text.clone())}</span>
+                <span class="sub cap">{move || model.with(|m| m.capacity_text.clone())}</span>
+            </div>
+            <div class="capacity" aria-hidden="true" title="how much of repl-backlog-size the history fills">
+                <div class="used" class:full=move || model.with(|m| m.full) style=move || model.with(|m| format!("width:{:.2}%", m.fill))></div>
+            </div>
+            <div class="strip-bar" aria-hidden="true">
+                {move || drawn_request().map(|(pos, partial, label)| {
+                    let cls = if partial { "partial" } else { "full" };
+                    view! {
+                        <div class=format!("req-tick {cls}") style=format!("left:{pos:.2}%")></div>
+                        <span class=format!("req-label {cls} anchor-{}", anchor(pos)) style=format!("left:{pos:.2}%")>{label}</span>
+                    }
+                })}
+                <div class="track">
+                    {move || {
+                        let (w, broken) = before.get();
+                        (w > 0.0).then(|| view! {
+                            <div class="seg before" class:broken=broken style=pct(0.0, w)
+                                title=if broken { "earlier offsets (not to scale): no longer, or never, in this backlog" } else { "earlier offsets: no longer, or never, in this backlog" }>
+                                <span>"earlier"</span>
+                            </div>
+                        })
+                    }}
+                    <div class="seg held" class:full=move || model.with(|m| m.full) style=move || model.with(|m| pct(m.held.0, m.held.1))>
+                        {move || band.get().map(|(first, last)| view! { <span class="band-first">{first}</span><span class="band-last">{last}</span> })}
+                    </div>
+                    {move || sent.get().map(|(l, w)| view! { <div class="seg sent" style=pct(l, w.max(0.8)) title="the slice sent from the backlog"></div> })}
+                    {move || acks.get().into_iter().map(|a| view! { <div class="ack-tick" style=format!("left:{:.2}%", a.pos)></div> }).collect_view()}
                 </div>
-            }
-        });
-        let request = m.request.clone().and_then(|(pos, partial, label, _)| Some((pos?, partial, label))).map(|(pos, partial, label)| {
-            let cls = if partial { "partial" } else { "full" };
-            view! {
-                <div class=format!("req-tick {cls}") style=format!("left:{pos:.2}%") aria-hidden="true"></div>
-                <span class=format!("req-label {cls} anchor-{}", anchor(pos)) style=format!("left:{pos:.2}%")>{label}</span>
-            }
-        });
-        let sentence = m.request.clone().map(|(_, partial, _, text)| {
-            view! {
+                <div class="ack-labels" class:two-rows=move || acks.with(|a| a.iter().any(|a| a.row > 0)) class:none=move || acks.with(|a| a.is_empty())>
+                    {move || acks.get().into_iter().map(|a| view! {
+                        <span class=format!("ack-label row-{} anchor-{}", a.row, anchor(a.pos)) style=format!("left:{:.2}%", a.pos)>{a.label}</span>
+                    }).collect_view()}
+                </div>
+            </div>
+            {move || request.get().map(|(_, partial, _, text)| view! {
                 <p class="strip-decision" class:partial=partial class:full=!partial>
                     <span class="badge-verdict">{if partial { "PARTIAL" } else { "FULL" }}</span>
                     {text}
                 </p>
-            }
-        });
-        view! {
-            <div class="strip" class:has-request=m.request.as_ref().is_some_and(|r| r.0.is_some()) data-testid=format!("backlog-{}", m.node) role="group" aria-label=m.summary.clone()>
-                <div class="strip-head">
-                    <strong>{m.node.clone()}</strong>
-                    <span class="mono" data-testid=format!("backlog-window-{}", m.node)>{m.window_text.clone()}</span>
-                    <span class="sub cap">{m.capacity_text.clone()}</span>
-                </div>
-                <div class="capacity" aria-hidden="true" title="how much of repl-backlog-size the history fills">
-                    <div class="used" class:full=m.full style=format!("width:{:.2}%", m.fill)></div>
-                </div>
-                <div class="strip-bar" aria-hidden="true">
-                    {request}
-                    <div class="track">
-                        {before}
-                        <div class="seg held" class:full=m.full style=pct(m.held.0, m.held.1)>{band_labels}</div>
-                        {m.sent.map(|(l, w)| view! { <div class="seg sent" style=pct(l, w.max(0.8)) title="the slice sent from the backlog"></div> })}
-                        {m.acks.iter().map(|a| view! { <div class="ack-tick" style=format!("left:{:.2}%", a.pos)></div> }).collect_view()}
-                    </div>
-                    <div class="ack-labels" class:two-rows=m.acks.iter().any(|a| a.row > 0) class:none=m.acks.is_empty()>
-                        {m.acks.iter().map(|a| view! {
-                            <span class=format!("ack-label row-{} anchor-{}", a.row, anchor(a.pos)) style=format!("left:{:.2}%", a.pos)>{a.label.clone()}</span>
-                        }).collect_view()}
-                    </div>
-                </div>
-                {sentence}
-            </div>
-        }
-        .into_any()
+            })}
+        </div>
     }
 }
 

@@ -28,6 +28,27 @@ pub fn place_labels(xs: &[f64]) -> Vec<(f64, usize)> {
     out
 }
 
+/// Virtual ms a coarse tick spans at `speed` while playing: about a tenth of a second of wall
+/// time (at least 1 ms, at most one chart sample).
+pub fn tick_ms(speed: f64) -> u64 {
+    (speed * 100.0).clamp(1.0, 100.0) as u64
+}
+
+/// A clock for panels that need not follow every animation frame: while playing it moves
+/// about ten times a wall second; paused (stepping, seeking, acting) every change shows.
+pub fn coarse_tick(ctl: SimCtl) -> Memo<(u64, u64)> {
+    Memo::new(move |_| {
+        let t = ctl.frame.with(|f| f.time_ms);
+        let rev = ctl.revision.get();
+        if ctl.playing.get() {
+            let b = tick_ms(ctl.speed.get());
+            (t / b * b, rev)
+        } else {
+            (t, rev)
+        }
+    })
+}
+
 /// An SVG path from polyline segments ("x,y x,y …"): one element per node, gaps kept.
 pub fn path_d(segments: &[String]) -> String {
     let mut d = String::new();
@@ -74,12 +95,20 @@ pub fn summary(g: &ChartGeometry, masters: &[String]) -> String {
 pub fn OffsetChart() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let chart = ctl.chart;
+    // Redrawn on the coarse tick: the lines get a new point every 100 virtual ms anyway, and
+    // repainting twelve paths every frame was the page's largest rendering cost.
+    let tick = coarse_tick(ctl);
+    let g_with = move |f: &dyn Fn(&ChartGeometry) -> String| {
+        tick.track();
+        chart.with_untracked(|g| f(g))
+    };
     // Node names in the frame's order give each node a stable colour.
     let names = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
     let masters = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
     let colour = move |name: &str| names.with(|ns| ns.iter().position(|n| n == name).unwrap_or(0) % SERIES);
     let faults = Memo::new(move |_| {
-        chart.with(|g| {
+        tick.track();
+        chart.with_untracked(|g| {
             let xs: Vec<f64> = g.faults.iter().map(|(x, _)| *x / CHART_W * 100.0).collect();
             let placed = place_labels(&xs);
             g.faults.iter().zip(xs).zip(placed).map(|(((x, l), pct), (left, row))| (*x, pct, left, row, l.clone())).collect::<Vec<_>>()
@@ -94,10 +123,10 @@ pub fn OffsetChart() -> impl IntoView {
             </div>
             <figure class="offset-chart" data-testid="offset-chart">
                 <div class="plot">
-                    <span class="y-label top mono">{move || chart.with(|g| thousands(g.max_offset))}</span>
-                    <span class="y-label bottom mono">{move || chart.with(|g| thousands(g.min_offset))}</span>
+                    <span class="y-label top mono">{move || g_with(&|g| thousands(g.max_offset))}</span>
+                    <span class="y-label bottom mono">{move || g_with(&|g| thousands(g.min_offset))}</span>
                     <svg viewBox=view_box preserveAspectRatio="none" role="img"
-                        aria-label=move || chart.with(|g| masters.with(|m| summary(g, m)))>
+                        aria-label=move || g_with(&|g| masters.with(|m| summary(g, m)))>
                         <g class="grid" aria-hidden="true">
                             {[0.25, 0.5, 0.75].iter().map(|f| view! {
                                 <line x1="0" x2=CHART_W y1=CHART_H * f y2=CHART_H * f vector-effect="non-scaling-stroke"/>
@@ -111,7 +140,7 @@ pub fn OffsetChart() -> impl IntoView {
                         <For each=move || names.get() key=|n| n.clone() let:name>
                             {
                                 let key = name.clone();
-                                let d = move || chart.with(|g| g.lines.iter().find(|(n, _)| *n == key).map(|(_, segs)| path_d(segs)).unwrap_or_default());
+                                let d = move || g_with(&|g| g.lines.iter().find(|(n, _)| *n == key).map(|(_, segs)| path_d(segs)).unwrap_or_default());
                                 view! {
                                     <path class=format!("series s{}", colour(&name)) data-testid=format!("chart-line-{name}") d=d
                                         vector-effect="non-scaling-stroke"/>
@@ -126,15 +155,18 @@ pub fn OffsetChart() -> impl IntoView {
                     </div>
                 </div>
                 <div class="x-axis mono" aria-hidden="true">
-                    <span>{move || chart.with(|g| seconds(g.t0))}</span>
-                    <span>{move || chart.with(|g| seconds(g.t1))}</span>
+                    <span>{move || g_with(&|g| seconds(g.t0))}</span>
+                    <span>{move || g_with(&|g| seconds(g.t1))}</span>
                 </div>
                 <figcaption>
                     <ul class="chart-legend" aria-label="Lag behind the furthest offset">
                         <For each=move || names.get() key=|n| n.clone() let:name>
                             {
                                 let key = name.clone();
-                                let lag = move || chart.with(|g| g.lags.iter().find(|(n, _)| *n == key).map(|(_, l)| *l));
+                                let lag = move || {
+                                    tick.track();
+                                    chart.with_untracked(|g| g.lags.iter().find(|(n, _)| *n == key).map(|(_, l)| *l))
+                                };
                                 let key2 = name.clone();
                                 let is_master = move || masters.with(|m| m.contains(&key2));
                                 view! {
@@ -178,6 +210,14 @@ mod tests {
         let two = place_labels(&[22.0, 53.0]);
         assert_eq!((two[0].1, two[1].1), (0, 0), "far enough apart share the top row");
         assert!(place_labels(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_coarse_tick_is_about_a_tenth_of_a_wall_second() {
+        assert_eq!(tick_ms(1.0), 100);
+        assert_eq!(tick_ms(0.1), 10);
+        assert_eq!(tick_ms(100.0), 100);
+        assert_eq!(tick_ms(0.001), 1);
     }
 
     #[test]
