@@ -1,11 +1,22 @@
 //! The keyboard shortcuts, in an overlay opened with `?` and closed with Escape.
 
+use leptos::html;
 use leptos::prelude::*;
 
 use crate::keys::SHORTCUTS;
 
 #[component]
 pub fn HelpOverlay(open: RwSignal<bool>) -> impl IntoView {
+    let close_ref = NodeRef::<html::Button>::new();
+    // `autofocus` is ignored for elements inserted after load: move focus into the dialog
+    // when it opens, so keyboard users are inside the modal they just opened.
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(b) = close_ref.get() {
+                let _ = b.focus();
+            }
+        }
+    });
     view! {
         <Show when=move || open.get()>
             <div class="overlay" on:click=move |_| open.set(false)>
@@ -16,7 +27,7 @@ pub fn HelpOverlay(open: RwSignal<bool>) -> impl IntoView {
                         {SHORTCUTS.iter().map(|(k, what)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*what}</dd> }).collect_view()}
                     </dl>
                     <p class="sub">"Tab moves between controls; Enter on a node opens its panel. Changing anything in the past forks the run: the future after that moment is recomputed."</p>
-                    <button class="primary" data-testid="help-close" autofocus on:click=move |_| open.set(false)>"Close"</button>
+                    <button class="primary" data-testid="help-close" node_ref=close_ref on:click=move |_| open.set(false)>"Close"</button>
                 </div>
             </div>
         </Show>

@@ -140,6 +140,15 @@ pub fn svg_size(svg: &str) -> (f64, f64) {
 #[component]
 fn EmbedDialog(open: RwSignal<bool>, link: Signal<String>) -> impl IntoView {
     let autoplay = RwSignal::new(true);
+    let snippet_ref = NodeRef::<leptos::html::Textarea>::new();
+    // Focus moves into the dialog it opens (autofocus is ignored for late elements).
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(t) = snippet_ref.get() {
+                let _ = t.focus();
+            }
+        }
+    });
     let chosen = RwSignal::new(vec!["topology", "controls", "narration", "backlog"]);
     let snippet = move || {
         let panels = chosen.get();
@@ -172,7 +181,7 @@ fn EmbedDialog(open: RwSignal<bool>, link: Signal<String>) -> impl IntoView {
                         <input type="checkbox" prop:checked=move || autoplay.get() on:change=move |ev| autoplay.set(event_target::<web_sys::HtmlInputElement>(&ev).checked())/>
                         "Autoplay"
                     </label>
-                    <textarea readonly rows="4" data-testid="embed-snippet" aria-label="Iframe snippet"
+                    <textarea readonly rows="4" node_ref=snippet_ref data-testid="embed-snippet" aria-label="Iframe snippet"
                         on:focus=|ev| { if let Some(t) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok()) { t.select(); } }
                         prop:value=snippet></textarea>
                     <button class="primary" data-testid="embed-close" on:click=move |_| open.set(false)>"Done"</button>
