@@ -143,7 +143,7 @@ fn BacklogStrip(name: String) -> impl IntoView {
     let key = name.clone();
     let tick = super::chart::coarse_tick(ctl);
     let model = Memo::new(move |_| {
-        tick.track();
+        let _ = tick.get();
         ctl.frame.with_untracked(|f| f.backlogs.iter().find(|b| b.node == key).map(|b| strip_model(b, latest_for(&f.decisions, &key, f.time_ms))).unwrap_or_default())
     });
     // The parts whose shape changes get their own memos, so the strip's DOM is rebuilt only

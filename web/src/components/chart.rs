@@ -99,7 +99,7 @@ pub fn OffsetChart() -> impl IntoView {
     // repainting twelve paths every frame was the page's largest rendering cost.
     let tick = coarse_tick(ctl);
     let g_with = move |f: &dyn Fn(&ChartGeometry) -> String| {
-        tick.track();
+        let _ = tick.get();
         chart.with_untracked(|g| f(g))
     };
     // Node names in the frame's order give each node a stable colour.
@@ -107,7 +107,7 @@ pub fn OffsetChart() -> impl IntoView {
     let masters = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
     let colour = move |name: &str| names.with(|ns| ns.iter().position(|n| n == name).unwrap_or(0) % SERIES);
     let faults = Memo::new(move |_| {
-        tick.track();
+        let _ = tick.get();
         chart.with_untracked(|g| {
             let xs: Vec<f64> = g.faults.iter().map(|(x, _)| *x / CHART_W * 100.0).collect();
             let placed = place_labels(&xs);
@@ -164,7 +164,7 @@ pub fn OffsetChart() -> impl IntoView {
                             {
                                 let key = name.clone();
                                 let lag = move || {
-                                    tick.track();
+                                    let _ = tick.get();
                                     chart.with_untracked(|g| g.lags.iter().find(|(n, _)| *n == key).map(|(_, l)| *l))
                                 };
                                 let key2 = name.clone();
