@@ -17,6 +17,8 @@ pub const CHART_WINDOW_MS: u64 = 30_000;
 /// Chart box, in SVG units.
 pub const CHART_W: f64 = 600.0;
 pub const CHART_H: f64 = 160.0;
+/// Wall ms between two layouts of the chart while playing.
+const CHART_EVERY_MS: f64 = 200.0;
 /// Wall ms a landed message stays visible (it fades at the receiver).
 const LINGER_WALL_MS: f64 = 250.0;
 /// The longest wall-clock gap one animation frame may cover (a background tab returns).
@@ -31,6 +33,9 @@ pub struct SimCtl {
     run: StoredValue<Run, LocalStorage>,
     /// Fractions of a virtual ms carried between frames at slow speeds.
     carry: StoredValue<f64>,
+    /// Wall-clock ms when the chart was last laid out (it is redrawn a few times a second,
+    /// not every frame: its lines are the costliest thing on the page to rebuild).
+    chart_at: StoredValue<f64>,
     pub frame: RwSignal<Frame>,
     pub chart: RwSignal<ChartGeometry>,
     pub playing: RwSignal<bool>,
@@ -55,6 +60,7 @@ impl SimCtl {
         let ctl = SimCtl {
             run: StoredValue::new_local(run),
             carry: StoredValue::new(0.0),
+            chart_at: StoredValue::new(f64::NEG_INFINITY),
             frame: RwSignal::new(frame),
             chart: RwSignal::new(ChartGeometry::default()),
             playing: RwSignal::new(true),
@@ -90,23 +96,34 @@ impl SimCtl {
         self.carry.set_value(virt - whole);
         if whole >= 1.0 {
             self.run.update_value(|r| r.advance(whole as u64));
-            self.publish();
+            self.publish_frame(false);
         }
     }
 
-    /// Rebuilds the frame and the chart from the run.
+    /// Rebuilds the frame and the chart from the run (after anything but plain playing).
     pub fn publish(&self) {
+        self.publish_frame(true);
+    }
+
+    fn publish_frame(&self, chart_now: bool) {
         let linger = self.linger_ms();
+        let wall = now_ms();
+        let chart_due = chart_now || wall - self.chart_at.get_value() >= CHART_EVERY_MS;
         let Some((frame, chart)) = self.run.try_update_value(|r| {
             let f = r.frame(linger);
-            let h = r.history();
-            let c = geometry(h.until(f.time_ms), h.faults(), f.time_ms, CHART_WINDOW_MS, CHART_W, CHART_H);
+            let c = chart_due.then(|| {
+                let h = r.history();
+                geometry(h.until(f.time_ms), h.faults(), f.time_ms, CHART_WINDOW_MS, CHART_W, CHART_H)
+            });
             (f, c)
         }) else {
             return;
         };
         self.frame.set(frame);
-        self.chart.set(chart);
+        if let Some(c) = chart {
+            self.chart_at.set_value(wall);
+            self.chart.set(c);
+        }
     }
 
     pub fn toggle_play(&self) {
@@ -193,6 +210,10 @@ impl SimCtl {
     pub fn with_run<T>(&self, f: impl FnOnce(&Run) -> T) -> Option<T> {
         self.run.try_with_value(f)
     }
+}
+
+fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
 fn animate(ctl: SimCtl, last: Rc<Cell<Option<f64>>>) {

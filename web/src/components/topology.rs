@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use replscope_sim::Payload;
 use replscope_view::fmt::thousands;
-use replscope_view::frame::{MessageView, NodeState, NodeView, SyncPhase};
+use replscope_view::frame::{NodeState, NodeView, SyncPhase};
 use replscope_view::geometry::{along, canvas, centre, lane, BOX_H, BOX_W};
 
 use crate::sim_ctl::SimCtl;
@@ -79,18 +79,11 @@ pub fn Topology() -> impl IntoView {
                     </For>
                 </g>
                 <g class="messages">
-                    {move || {
-                        frame.with(|f| {
-                            f.messages
-                                .iter()
-                                .filter_map(|m| {
-                                    let a = f.node(&m.from).map(|n| centre(n.x, n.y))?;
-                                    let b = f.node(&m.to).map(|n| centre(n.x, n.y))?;
-                                    Some(message_dot(ctl, m, a, b))
-                                })
-                                .collect_view()
-                        })
-                    }}
+                    // Keyed by trace index: a message's element lives while it travels and only
+                    // its position changes from frame to frame.
+                    <For each=move || frame.with(|f| f.messages.iter().map(|m| m.id).collect::<Vec<_>>()) key=|id| *id let:id>
+                        <MessageDot id=id/>
+                    </For>
                 </g>
             </svg>
             </div>
@@ -98,32 +91,92 @@ pub fn Topology() -> impl IntoView {
     }
 }
 
-fn message_dot(ctl: SimCtl, m: &MessageView, a: (f64, f64), b: (f64, f64)) -> impl IntoView {
-    let seg = lane(a, b);
-    let (x, y) = along(seg, m.progress);
+/// Where a message is drawn this frame.
+#[derive(Clone, Debug, PartialEq)]
+struct DotPlace {
+    x: f64,
+    y: f64,
+    landed: bool,
+    held: bool,
+    /// Fraction of the bytes delivered (for an RDB transfer's bar).
+    done: f64,
+}
+
+#[component]
+fn MessageDot(id: usize) -> impl IntoView {
+    let ctl = expect_context::<SimCtl>();
+    let frame = ctl.frame;
+    let Some(m) = frame.with_untracked(|f| f.messages.iter().find(|m| m.id == id).cloned()) else { return ().into_any() };
+    let place = Memo::new(move |_| {
+        frame.with(|f| {
+            let m = f.messages.iter().find(|m| m.id == id)?;
+            let a = f.node(&m.from).map(|n| centre(n.x, n.y))?;
+            let b = f.node(&m.to).map(|n| centre(n.x, n.y))?;
+            let (x, y) = along(lane(a, b), m.progress);
+            let done = if m.bytes == 0 { 0.0 } else { m.delivered as f64 / m.bytes as f64 };
+            Some(DotPlace { x, y, landed: m.progress >= 1.0, held: m.held, done })
+        })
+    });
     let (cls, name) = payload_class(&m.payload);
-    let landed = m.progress >= 1.0;
     let big = matches!(m.payload, Payload::RdbChunk) && m.bytes > 256;
     let r = if big { 9.0 } else { 6.0 };
     let label = format!("{name}, {} bytes, {} → {}: show its bytes", thousands(m.bytes as i64), m.from, m.to);
-    let msg = m.clone();
+    let get = move |f: fn(&DotPlace) -> f64| move || place.with(|p| p.as_ref().map(f).unwrap_or(-100.0));
     let bar = big.then(|| {
-        let done = if m.bytes == 0 { 0.0 } else { m.delivered as f64 / m.bytes as f64 };
         view! {
             <g class="rdb-bar">
-                <rect class="track" x=x - 24.0 y=y + 12.0 width=48.0 height=6.0 rx=3.0/>
-                <rect class="fill" x=x - 24.0 y=y + 12.0 width=48.0 * done height=6.0 rx=3.0/>
+                <rect class="track" x=move || get(|p| p.x - 24.0)() y=move || get(|p| p.y + 12.0)() width=48.0 height=6.0 rx=3.0/>
+                <rect class="fill" x=move || get(|p| p.x - 24.0)() y=move || get(|p| p.y + 12.0)() width=move || get(|p| 48.0 * p.done)() height=6.0 rx=3.0/>
             </g>
         }
     });
+    let open = move || {
+        let m = ctl.frame.with_untracked(|f| f.messages.iter().find(|m| m.id == id).cloned());
+        if m.is_some() {
+            ctl.inspected.set(m);
+        }
+    };
     view! {
-        <g class=format!("msg {cls}") class:landed=landed class:held=m.held data-testid="message">
-            <circle cx=x cy=y r=r tabindex="0" role="button" aria-label=label.clone()
-                on:click=move |_| ctl.inspected.set(Some(msg.clone()))>
+        <g class=format!("msg {cls}") class:landed=move || place.with(|p| p.as_ref().is_some_and(|p| p.landed))
+            class:held=move || place.with(|p| p.as_ref().is_some_and(|p| p.held)) data-testid="message">
+            <circle cx=get(|p| p.x) cy=get(|p| p.y) r=r tabindex="0" role="button" aria-label=label.clone()
+                on:click=move |_| open()
+                on:keydown=move |ev| if ev.key() == "Enter" { open() }>
                 <title>{label.clone()}</title>
             </circle>
             {bar}
         </g>
+    }
+    .into_any()
+}
+
+/// Everything a node box shows, so the box's elements stay and only changed text updates.
+#[derive(Clone, Debug, PartialEq, Default)]
+struct BoxText {
+    class: String,
+    label: String,
+    x: f64,
+    y: f64,
+    role: String,
+    lines: [String; 3],
+    warn: bool,
+}
+
+fn box_text(n: &NodeView) -> BoxText {
+    let (cx, cy) = centre(n.x, n.y);
+    let state_cls = match n.state {
+        NodeState::Up => "up",
+        NodeState::Paused => "paused",
+        NodeState::Down => "down",
+    };
+    BoxText {
+        class: format!("node {} {state_cls}", if n.role == "master" { "master" } else { "replica" }),
+        label: node_label(n),
+        x: cx - BOX_W / 2.0,
+        y: cy - BOX_H / 2.0,
+        role: role_word(n),
+        lines: body_lines(n),
+        warn: n.sync.is_some() || (n.role == "replica" && !n.link_up),
     }
 }
 
@@ -131,7 +184,7 @@ fn message_dot(ctl: SimCtl, m: &MessageView, a: (f64, f64), b: (f64, f64)) -> im
 fn NodeBox(name: String) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
-    let node = Memo::new(move |_| ctl.frame.with(|f| f.node(&key).cloned()));
+    let t = Memo::new(move |_| ctl.frame.with(|f| f.node(&key).map(box_text).unwrap_or_default()));
     let selected = {
         let name = name.clone();
         move || ctl.selected.with(|s| s.as_deref() == Some(name.as_str()))
@@ -141,32 +194,23 @@ fn NodeBox(name: String) -> impl IntoView {
         move || ctl.selected.set(Some(name.clone()))
     };
     let select2 = select.clone();
-    move || {
-        let Some(n) = node.get() else { return ().into_any() };
-        let (cx, cy) = centre(n.x, n.y);
-        let (x, y) = (cx - BOX_W / 2.0, cy - BOX_H / 2.0);
-        let state_cls = match n.state {
-            NodeState::Up => "up",
-            NodeState::Paused => "paused",
-            NodeState::Down => "down",
-        };
-        let select = select.clone();
-        let select2 = select2.clone();
-        let label = node_label(&n);
-        view! {
-            <g class=format!("node {} {state_cls}", if n.role == "master" { "master" } else { "replica" })
-                class:selected=selected.clone()
-                data-testid=format!("node-{}", n.name)
-                tabindex="0" role="button" aria-label=label
-                on:click=move |_| select()
-                on:keydown=move |ev| if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); select2() }>
-                <rect class="box" x=x y=y width=BOX_W height=BOX_H rx=10.0/>
-                <text class="name" x=x + 10.0 y=y + 20.0>{n.name.clone()}</text>
-                <text class="role" x=x + BOX_W - 10.0 y=y + 20.0 text-anchor="end">{role_word(&n)}</text>
-                {body(&n, x, y)}
-            </g>
-        }
-        .into_any()
+    let x = move |dx: f64| move || t.with(|t| t.x + dx);
+    let y = move |dy: f64| move || t.with(|t| t.y + dy);
+    let line = move |i: usize| move || t.with(|t| t.lines[i].clone());
+    view! {
+        <g class=move || t.with(|t| t.class.clone())
+            class:selected=selected
+            data-testid=format!("node-{name}")
+            tabindex="0" role="button" aria-label=move || t.with(|t| t.label.clone())
+            on:click=move |_| select()
+            on:keydown=move |ev| if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); select2() }>
+            <rect class="box" x=x(0.0) y=y(0.0) width=BOX_W height=BOX_H rx=10.0/>
+            <text class="name" x=x(10.0) y=y(20.0)>{name.clone()}</text>
+            <text class="role" x=x(BOX_W - 10.0) y=y(20.0) text-anchor="end">{move || t.with(|t| t.role.clone())}</text>
+            <text class="line mono" x=x(10.0) y=y(42.0)>{line(0)}</text>
+            <text class="line mono" x=x(10.0) y=y(60.0)>{line(1)}</text>
+            <text class="line" class:warn=move || t.with(|t| t.warn) x=x(10.0) y=y(78.0)>{line(2)}</text>
+        </g>
     }
 }
 
@@ -178,10 +222,11 @@ fn role_word(n: &NodeView) -> String {
     }
 }
 
-/// The lines inside a node box.
-fn body(n: &NodeView, x: f64, y: f64) -> impl IntoView {
+/// The three lines inside a node box.
+fn body_lines(n: &NodeView) -> [String; 3] {
     if n.state == NodeState::Down {
-        return view! { <text class="line muted" x=x + 10.0 y=y + 44.0>{if n.persistence { "crashed · disk kept" } else { "crashed · no persistence" }}</text> }.into_any();
+        let why = if n.persistence { "crashed · disk kept" } else { "crashed · no persistence" };
+        return [why.to_string(), String::new(), String::new()];
     }
     let offset = match n.slave_repl_offset {
         Some(o) => format!("slave_repl_offset {}", thousands(o)),
@@ -195,12 +240,7 @@ fn body(n: &NodeView, x: f64, y: f64) -> impl IntoView {
         (None, "replica") => format!("link {} · {}", if n.link_up { "up" } else { n.link_state.as_str() }, plural(n.keys, "key")),
         _ => format!("{} · {}", plural(n.replicas.len(), "replica"), plural(n.keys, "key")),
     };
-    view! {
-        <text class="line mono" x=x + 10.0 y=y + 42.0>{format!("replid {}…", n.replid_short)}</text>
-        <text class="line mono" x=x + 10.0 y=y + 60.0>{offset}</text>
-        <text class="line" class:warn=n.sync.is_some() || (n.role == "replica" && !n.link_up) x=x + 10.0 y=y + 78.0>{status}</text>
-    }
-    .into_any()
+    [format!("replid {}…", n.replid_short), offset, status]
 }
 
 /// "1 replica", "2 replicas", "0 keys".
