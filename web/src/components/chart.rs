@@ -28,6 +28,12 @@ pub fn place_labels(xs: &[f64]) -> Vec<(f64, usize)> {
     out
 }
 
+/// Stroke width of the `i`-th line: earlier lines are drawn wider, so lines that coincide (a
+/// replica in step with its master) show as nested bands instead of hiding each other.
+pub fn stroke_width(i: usize) -> f64 {
+    (4.5 - 0.25 * i as f64).max(1.5)
+}
+
 /// Virtual ms a coarse tick spans at `speed` while playing: about a tenth of a second of wall
 /// time (at least 1 ms, at most one chart sample).
 pub fn tick_ms(speed: f64) -> u64 {
@@ -141,9 +147,10 @@ pub fn OffsetChart() -> impl IntoView {
                             {
                                 let key = name.clone();
                                 let d = move || g_with(&|g| g.lines.iter().find(|(n, _)| *n == key).map(|(_, segs)| path_d(segs)).unwrap_or_default());
+                                let i = names.with_untracked(|ns| ns.iter().position(|n| *n == name).unwrap_or(0));
                                 view! {
-                                    <path class=format!("series s{}", colour(&name)) data-testid=format!("chart-line-{name}") d=d
-                                        vector-effect="non-scaling-stroke"/>
+                                    <path class=format!("series s{}", i % SERIES) data-testid=format!("chart-line-{name}") d=d
+                                        stroke-width=stroke_width(i) vector-effect="non-scaling-stroke"/>
                                 }
                             }
                         </For>
@@ -210,6 +217,12 @@ mod tests {
         let two = place_labels(&[22.0, 53.0]);
         assert_eq!((two[0].1, two[1].1), (0, 0), "far enough apart share the top row");
         assert!(place_labels(&[]).is_empty());
+    }
+
+    #[test]
+    fn coinciding_lines_nest() {
+        assert!(stroke_width(0) > stroke_width(1));
+        assert_eq!(stroke_width(40), 1.5);
     }
 
     #[test]
