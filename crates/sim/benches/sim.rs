@@ -43,10 +43,28 @@ fn ten_minute_run() -> Scenario {
     Scenario { name: "bench".into(), title: String::new(), description: String::new(), seed: 3, tail_ms: 0, nodes, links: vec![], steps }
 }
 
+/// `cargo bench -p replscope-sim -- throughput` (or `jump`) runs just that part.
+fn wanted(part: &str) -> bool {
+    let names: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    names.is_empty() || names.iter().any(|n| part.contains(n.as_str()))
+}
+
 fn main() {
+    if wanted("throughput") {
+        bench_throughput();
+    }
+    if wanted("jump") {
+        bench_jumps();
+    }
+}
+
+fn bench_throughput() {
     let n = 100_000;
     let rate = throughput(n);
     println!("replicated commands/s (master + 2 replicas, {n} SETs): {rate:.0}");
+}
+
+fn bench_jumps() {
 
     let s = ten_minute_run();
     let mut tm = TimeMachine::new(&s, 2_000);

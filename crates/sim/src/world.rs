@@ -13,6 +13,7 @@ use replscope_engine::{Config, ConnId, Frame, Input, Millis, Node, NodeStatus, O
 use crate::link::LinkConfig;
 use crate::rng::Rng;
 use crate::trace::{classify, preview, TraceEntry, TraceKind};
+use crate::trace_log::TraceLog;
 
 /// Virtual time 0 is this Unix time, so expire times look like real ones.
 const EPOCH_MS: u64 = 1_700_000_000_000;
@@ -128,7 +129,7 @@ pub struct World {
     events: BTreeMap<u64, Ev>,
     clients: BTreeMap<ClientId, SimClient>,
     next_client: ClientId,
-    trace: Vec<TraceEntry>,
+    trace: TraceLog,
     loads: BTreeMap<u64, Load>,
 }
 
@@ -146,7 +147,7 @@ impl World {
             events: BTreeMap::new(),
             clients: BTreeMap::new(),
             next_client: 1,
-            trace: Vec::new(),
+            trace: TraceLog::default(),
             loads: BTreeMap::new(),
         }
     }
@@ -159,7 +160,7 @@ impl World {
     }
 
     pub fn trace(&self) -> &[TraceEntry] {
-        &self.trace
+        self.trace.entries()
     }
 
     /// A copy of the world without its trace (snapshots share the trace's prefix instead of
@@ -185,20 +186,31 @@ impl World {
             events: self.events.clone(),
             clients: self.clients.clone(),
             next_client: self.next_client,
-            trace: Vec::new(),
+            trace: TraceLog::default(),
             loads: self.loads.clone(),
         }
     }
 
-    /// Gives a snapshot back the trace it had (a prefix of the live one).
-    pub(crate) fn restore_trace(&mut self, trace: Vec<TraceEntry>) {
-        self.trace = trace;
+    /// Hands the trace over (with any future it knows) to the world that replaces this one.
+    pub(crate) fn take_trace_log(&mut self) -> TraceLog {
+        std::mem::take(&mut self.trace)
+    }
+
+    /// Gives a snapshot the live trace rewound to the length the snapshot had.
+    pub(crate) fn restore_trace(&mut self, mut log: TraceLog, len: usize) {
+        log.rewind(len);
+        self.trace = log;
+    }
+
+    /// The run leaves the future it knew: those entries will not come back.
+    pub(crate) fn drop_trace_future(&mut self) {
+        self.trace.drop_future();
     }
 
     /// A fingerprint of the whole run, equal for equal seeds and inputs.
     pub fn trace_hash(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for e in &self.trace {
+        for e in self.trace.entries() {
             for b in format!("{e:?}").bytes() {
                 h ^= b as u64;
                 h = h.wrapping_mul(0x0100_0000_01b3);

@@ -64,3 +64,21 @@ fn jumping_between_snapshots_in_any_order_keeps_the_trace() {
         assert_eq!(fingerprint(tm.world()), fingerprint(reference.world()), "at {t}");
     }
 }
+
+#[test]
+fn a_fork_after_jumping_back_keeps_no_entry_of_the_discarded_future() {
+    let s = presets::get("failover").unwrap();
+    let restart = || Step { at: 0, say: None, action: Action::Restart { node: "master".into() } };
+    let mut tm = TimeMachine::new(&s, 500);
+    tm.seek(6_000);
+    tm.seek(2_200);
+    tm.intervene(restart());
+    tm.seek(6_000);
+    let mut straight = TimeMachine::new(&s, 1_000_000);
+    straight.seek(2_200);
+    straight.intervene(restart());
+    straight.seek(6_000);
+    assert_eq!(tm.world().trace(), straight.world().trace());
+    tm.seek(1_000);
+    assert!(tm.world().trace().iter().all(|e| e.at <= 1_000), "a jump back shows no entry after its time");
+}
