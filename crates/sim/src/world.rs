@@ -7,6 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
 
 use replscope_engine::{Config, ConnId, Frame, Input, Millis, Node, NodeStatus, Output, Role};
 
@@ -47,8 +48,8 @@ struct SimNode {
     spec: NodeSpec,
     /// None while crashed or shut down.
     node: Option<Node>,
-    /// Its last RDB snapshot: survives a crash.
-    disk: Option<Vec<u8>>,
+    /// Its last RDB snapshot: survives a crash. Shared by the world's copies (snapshots).
+    disk: Option<Arc<Vec<u8>>>,
     /// The timer event currently scheduled for it.
     timer_at: Option<Millis>,
     /// (role, replid, link state) last traced.
@@ -845,7 +846,7 @@ impl World {
             Output::Log { line, .. } => self.trace_kind(TraceKind::Log { node: name.to_string(), line }),
             Output::SaveRdb { bytes } => {
                 if let Some(sn) = self.nodes.get_mut(name) {
-                    sn.disk = Some(bytes);
+                    sn.disk = Some(Arc::new(bytes));
                 }
             }
             Output::Shutdown { .. } => {
