@@ -9,6 +9,7 @@
 //! a block a replica still needs, and never below `repl-backlog-size`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// `PROTO_REPLY_CHUNK_BYTES`.
 const CHUNK: usize = 16 * 1024;
@@ -23,8 +24,23 @@ const TRIM_BLOCKS_PER_CALL: usize = 10;
 struct Block {
     /// Replication offset of the block's first byte.
     start: i64,
-    data: Vec<u8>,
+    /// Shared between copies of the node (time-travel snapshots): only the tail block is ever
+    /// written, and it is copied first if a snapshot still shares it.
+    data: Arc<Vec<u8>>,
     capacity: usize,
+}
+
+impl Block {
+    fn extend(&mut self, bytes: &[u8]) {
+        if let Some(data) = Arc::get_mut(&mut self.data) {
+            data.extend_from_slice(bytes);
+            return;
+        }
+        let mut data = Vec::with_capacity(self.capacity);
+        data.extend_from_slice(&self.data);
+        data.extend_from_slice(bytes);
+        self.data = Arc::new(data);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -75,7 +91,7 @@ impl Backlog {
         if let Some(tail) = self.blocks.back_mut() {
             let room = tail.capacity - tail.data.len();
             let n = room.min(bytes.len());
-            tail.data.extend_from_slice(&bytes[..n]);
+            tail.extend(&bytes[..n]);
             bytes = &bytes[n..];
             self.histlen += n as i64;
         }
@@ -85,7 +101,9 @@ impl Backlog {
             let capacity = jemalloc_usable(wanted + BLOCK_HEADER) - BLOCK_HEADER;
             let n = capacity.min(bytes.len());
             let start = self.first + self.histlen;
-            self.blocks.push_back(Block { start, data: bytes[..n].to_vec(), capacity });
+            let mut data = Vec::with_capacity(capacity);
+            data.extend_from_slice(&bytes[..n]);
+            self.blocks.push_back(Block { start, data: Arc::new(data), capacity });
             self.histlen += n as i64;
             bytes = &bytes[n..];
             added_block = true;

@@ -194,6 +194,11 @@ impl Config {
 
     /// The value as CONFIG GET prints it.
     pub fn get(&self, name: &str) -> Option<&str> {
+        // Callers mostly pass the canonical name: one map lookup, no lowercasing or scans
+        // (this runs several times per command).
+        if let Some(v) = self.values.get(name) {
+            return Some(v.as_str());
+        }
         let canonical = Config::canonical(name)?;
         self.values.get(canonical).map(|s| s.as_str())
     }

@@ -28,6 +28,7 @@ pub mod runner;
 pub mod scenario;
 pub mod timetravel;
 mod trace;
+mod trace_log;
 mod world;
 
 pub use invariants::{Checker, Violation};

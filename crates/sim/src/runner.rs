@@ -339,9 +339,10 @@ impl Player {
 
     /// Adds the notable trace events since the last call to the timeline.
     fn collect(&mut self) {
-        let entries: Vec<_> = self.world.trace()[self.seen..].to_vec();
-        self.seen += entries.len();
-        for e in entries {
+        let trace = self.world.trace();
+        let new = &trace[self.seen.min(trace.len())..];
+        self.seen += new.len();
+        for e in new {
             let text = match &e.kind {
                 TraceKind::Role { node, role, link, replid, offset } => {
                     let link = if link.is_empty() { String::new() } else { format!(" ({link})") };

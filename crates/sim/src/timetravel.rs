@@ -7,7 +7,6 @@
 
 use crate::runner::Player;
 use crate::scenario::{Scenario, Step};
-use crate::trace::TraceEntry;
 use crate::world::World;
 
 pub struct TimeMachine {
@@ -15,19 +14,17 @@ pub struct TimeMachine {
     steps: Vec<Step>,
     every_ms: u64,
     /// (virtual time, player at that time without its trace, that trace's length), in time
-    /// order. Every snapshot's trace is a prefix of the current one.
+    /// order. Every snapshot's trace is a prefix of the one the current world holds (which,
+    /// after a jump back, still keeps the future it has seen).
     snapshots: Vec<(u64, Player, usize)>,
     current: Player,
-    /// The longest trace this history has produced (snapshots restore prefixes of it).
-    trace: Vec<TraceEntry>,
 }
 
 impl TimeMachine {
     pub fn new(scenario: &Scenario, every_ms: u64) -> TimeMachine {
         let mut current = Player::new(scenario);
         let (first, len) = current.snapshot();
-        let trace = current.world().trace().to_vec();
-        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, first, len)], current, trace }
+        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, first, len)], current }
     }
 
     pub fn world(&self) -> &World {
@@ -53,20 +50,10 @@ impl TimeMachine {
             if next_snap > self.time() {
                 self.current.advance_to(next_snap);
             }
-            self.keep_trace();
             let (snap, len) = self.current.snapshot();
             self.snapshots.push((next_snap, snap, len));
         }
         self.current.advance_to(t);
-        self.keep_trace();
-    }
-
-    /// Extends the kept trace with what the current run added beyond it.
-    fn keep_trace(&mut self) {
-        let live = self.current.world().trace();
-        if live.len() > self.trace.len() {
-            self.trace.extend_from_slice(&live[self.trace.len()..]);
-        }
     }
 
     /// Moves to virtual time `t`, forwards or backwards, from the nearest snapshot.
@@ -75,9 +62,10 @@ impl TimeMachine {
         let snap_at = self.snapshots[i].0;
         if t < self.time() || snap_at > self.time() {
             let (_, snap, len) = &self.snapshots[i];
-            let prefix = self.trace[..*len].to_vec();
+            // The trace moves over, rewound: no entry is copied.
+            let log = self.current.world_mut().take_trace_log();
             let mut p = snap.clone();
-            p.world_mut().restore_trace(prefix);
+            p.world_mut().restore_trace(log, *len);
             p.set_steps(self.steps.clone());
             self.current = p;
         }
@@ -88,9 +76,9 @@ impl TimeMachine {
     pub fn intervene(&mut self, step: Step) {
         let now = self.time();
         self.snapshots.retain(|(at, _, _)| *at <= now);
+        // The discarded future's trace goes too.
+        self.current.world_mut().drop_trace_future();
         self.current.fork(step);
         self.steps = self.current.steps().to_vec();
-        // The discarded future's trace goes too.
-        self.trace = self.current.world().trace().to_vec();
     }
 }

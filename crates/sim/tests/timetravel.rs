@@ -39,7 +39,7 @@ fn an_intervention_in_the_past_discards_the_future() {
     tm.seek(6_000);
     assert!(tm.player().timeline.iter().any(|l| l.text.contains("MASTER MODE")), "the original run promotes r1");
     tm.seek(2_200);
-    tm.intervene(Step { at: 0, say: Some("restart instead".into()), action: Action::Restart { node: "master".into() } });
+    tm.intervene(Step { at: 0, say: Some("restart instead".into()), action: Action::Restart { node: "master".into(), empty: false } });
     tm.seek(6_000);
     let w = tm.world();
     assert!(w.is_up("master"));
@@ -63,4 +63,22 @@ fn jumping_between_snapshots_in_any_order_keeps_the_trace() {
         assert_eq!(tm.world().trace(), reference.world().trace(), "at {t}");
         assert_eq!(fingerprint(tm.world()), fingerprint(reference.world()), "at {t}");
     }
+}
+
+#[test]
+fn a_fork_after_jumping_back_keeps_no_entry_of_the_discarded_future() {
+    let s = presets::get("failover").unwrap();
+    let restart = || Step { at: 0, say: None, action: Action::Restart { node: "master".into(), empty: false } };
+    let mut tm = TimeMachine::new(&s, 500);
+    tm.seek(6_000);
+    tm.seek(2_200);
+    tm.intervene(restart());
+    tm.seek(6_000);
+    let mut straight = TimeMachine::new(&s, 1_000_000);
+    straight.seek(2_200);
+    straight.intervene(restart());
+    straight.seek(6_000);
+    assert_eq!(tm.world().trace(), straight.world().trace());
+    tm.seek(1_000);
+    assert!(tm.world().trace().iter().all(|e| e.at <= 1_000), "a jump back shows no entry after its time");
 }

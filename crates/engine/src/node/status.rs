@@ -65,6 +65,17 @@ pub struct NodeStatus {
 }
 
 impl Node {
+    /// What a role change is made of, borrowed so a driver can compare it after every event
+    /// without building a [`NodeStatus`]: the master's host (None on a master), the link
+    /// state word (empty on a master) and the replication ID.
+    pub fn role_key(&self) -> (Option<&str>, &'static str, &str) {
+        let replid = self.server.repl.replid.as_str();
+        match &self.link {
+            None => (None, "", replid),
+            Some(l) => (Some(l.host.as_str()), l.state.role_name(), replid),
+        }
+    }
+
     /// Everything a view of the replication needs, read in one go.
     pub fn status(&self, now: Millis) -> NodeStatus {
         let r = &self.server.repl;
