@@ -17,6 +17,7 @@ pub mod plan;
 pub mod run;
 pub mod strip;
 pub mod share;
+pub mod svg_export;
 
 pub use frame::Frame;
 pub use run::Run;
