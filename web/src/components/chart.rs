@@ -31,7 +31,7 @@ pub fn place_labels(xs: &[f64]) -> Vec<(f64, usize)> {
 /// Stroke width of the `i`-th line: earlier lines are drawn wider, so lines that coincide (a
 /// replica in step with its master) show as nested bands instead of hiding each other.
 pub fn stroke_width(i: usize) -> f64 {
-    (4.5 - 0.25 * i as f64).max(1.5)
+    (8.0 - 2.0 * i as f64).max(1.75)
 }
 
 /// Virtual ms a coarse tick spans at `speed` while playing: about a tenth of a second of wall
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn coinciding_lines_nest() {
         assert!(stroke_width(0) > stroke_width(1));
-        assert_eq!(stroke_width(40), 1.5);
+        assert_eq!(stroke_width(40), 1.75);
     }
 
     #[test]
