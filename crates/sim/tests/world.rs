@@ -227,3 +227,34 @@ fn a_burst_of_small_writes_is_replicated_at_link_speed() {
     assert_eq!(w.status("r1").unwrap().master_repl_offset, w.status("m").unwrap().master_repl_offset);
     assert_eq!(w.digest("m"), w.digest("r1"));
 }
+
+/// redis-server 7.0 loads a full sync through its RDB file (repl-diskless-load disabled), so a
+/// replica that crashes keeps the master's snapshot on disk and, restarted, continues from it.
+#[test]
+fn a_replica_restarted_from_its_disk_continues_with_a_partial_resync() {
+    let mut w = World::new(5);
+    w.add_node(NodeSpec::new("m").arg("--repl-diskless-sync-delay").arg("0"));
+    w.add_node(NodeSpec::new("r").arg("--replicaof").arg("m").arg("6379"));
+    w.run_for(2_000);
+    let c = w.client("m");
+    w.command(c, "SET before-crash 1");
+    w.run_for(100);
+    w.crash("r");
+    w.command(c, "SET while-down 2");
+    w.run_for(500);
+    w.restart("r");
+    w.run_for(3_000);
+    let st = w.status("m").unwrap();
+    assert_eq!((st.sync_full, st.sync_partial_ok), (1, 1));
+    assert_eq!(w.digest("m"), w.digest("r"));
+    // With diskless load the snapshot never reaches the disk: a restart starts over.
+    let mut w = World::new(5);
+    w.add_node(NodeSpec::new("m").arg("--repl-diskless-sync-delay").arg("0"));
+    w.add_node(NodeSpec::new("r").arg("--replicaof").arg("m").arg("6379").arg("--repl-diskless-load").arg("swapdb").arg("--save").arg(""));
+    w.run_for(2_000);
+    w.crash("r");
+    w.run_for(500);
+    w.restart("r");
+    w.run_for(3_000);
+    assert_eq!(w.status("m").unwrap().sync_full, 2);
+}

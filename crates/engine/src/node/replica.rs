@@ -613,6 +613,16 @@ impl Node {
     }
 
     /// The payload is here: parse it fully, then swap it in (never half a dataset).
+    /// `useDisklessLoad`: load straight from the socket (swapdb, or on-empty-db with no keys)
+    /// instead of through the RDB file.
+    fn uses_diskless_load(&self) -> bool {
+        match self.server.config.get("repl-diskless-load") {
+            Some("swapdb") => true,
+            Some("on-empty-db") => self.server.dbs.iter().all(|d| d.len() == 0),
+            _ => false,
+        }
+    }
+
     fn finish_transfer(&mut self, now: Millis) {
         let Some(t) = self.link.as_mut().and_then(|l| l.transfer.take()) else { return };
         let eof = t.mark.is_some();
@@ -644,6 +654,12 @@ impl Node {
         // `replicationAttachToNewMaster`: whatever was cached belongs to the old history.
         if let Some(l) = self.link.as_mut() {
             l.cached = None;
+        }
+        // `readSyncBulkPayload` without diskless load: the payload was written to a temp file
+        // that is renamed to the RDB file before loading it. It stays there: a replica
+        // restarted from its disk resumes from the master's history.
+        if !self.uses_diskless_load() {
+            self.outputs.push_back(Output::SaveRdb { bytes: t.data.clone() });
         }
         self.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data");
         // The new history replaces ours: sub-replicas must resync, our backlog is void.
