@@ -62,7 +62,9 @@ pub fn classify(bytes: &[u8], replication_link: bool, from_master: bool) -> Payl
     if bytes.iter().all(|&b| b == b'\n') {
         return Payload::Keepalive;
     }
-    if starts(b"+FULLRESYNC") || starts(b"+CONTINUE") {
+    // Keepalive newlines can ride in front of the reply in the same write.
+    let reply = &bytes[bytes.iter().take_while(|&&b| b == b'\n').count()..];
+    if reply.starts_with(b"+FULLRESYNC") || reply.starts_with(b"+CONTINUE") {
         return Payload::SyncReply;
     }
     if starts(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK") {
@@ -101,4 +103,17 @@ pub fn preview(bytes: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+
+    #[test]
+    fn a_sync_reply_behind_keepalive_newlines_is_still_a_sync_reply() {
+        assert_eq!(classify(b"\n+FULLRESYNC abc 1\r\n", true, true), Payload::SyncReply);
+        assert_eq!(classify(b"\n\n+CONTINUE abc\r\n", true, true), Payload::SyncReply);
+        assert_eq!(classify(b"\n", true, true), Payload::Keepalive);
+        assert_eq!(classify(b"$10\r\nREDIS0010", true, true), Payload::RdbChunk);
+    }
 }
