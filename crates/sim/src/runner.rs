@@ -128,7 +128,7 @@ impl Player {
     /// A copy for a snapshot, without the world's trace (see `World::snapshot_without_trace`);
     /// returns it with the trace length it must be given back.
     pub fn snapshot(&mut self) -> (Player, usize) {
-        let len = self.world.trace().len();
+        let len = self.world.trace_total();
         let world = self.world.snapshot_without_trace();
         let copy = Player { world, ..self.clone_without_world() };
         (copy, len)
@@ -340,7 +340,8 @@ impl Player {
     /// Adds the notable trace events since the last call to the timeline.
     fn collect(&mut self) {
         let trace = self.world.trace();
-        let new = &trace[self.seen.min(trace.len())..];
+        let start = self.seen.saturating_sub(self.world.trace_base());
+        let new = &trace[start.min(trace.len())..];
         self.seen += new.len();
         for e in new {
             let text = match &e.kind {

@@ -58,6 +58,7 @@ impl TimeMachine {
 
     /// Moves to virtual time `t`, forwards or backwards, from the nearest snapshot.
     pub fn seek(&mut self, t: u64) {
+        let t = t.max(self.earliest());
         let i = self.snapshots.iter().rposition(|(at, _, _)| *at <= t).unwrap_or(0);
         let snap_at = self.snapshots[i].0;
         if t < self.time() || snap_at > self.time() {
@@ -70,6 +71,25 @@ impl TimeMachine {
             self.current = p;
         }
         self.forward_to(t);
+    }
+
+    /// The earliest time a jump can reach (0 unless `forget_before` dropped the beginning).
+    pub fn earliest(&self) -> u64 {
+        self.snapshots.first().map(|(at, _, _)| *at).unwrap_or(0)
+    }
+
+    /// Forgets the run before the last snapshot at or before `t` (at most the present): its
+    /// snapshots and its trace entries. A long run in the browser keeps a bounded window;
+    /// jumps before the new beginning land on it.
+    pub fn forget_before(&mut self, t: u64) {
+        let t = t.min(self.time());
+        let Some(i) = self.snapshots.iter().rposition(|(at, _, _)| *at <= t) else { return };
+        if i == 0 {
+            return;
+        }
+        self.snapshots.drain(..i);
+        let upto = self.snapshots[0].2;
+        self.current.world_mut().forget_trace_before(upto);
     }
 
     /// Applies `step` now. If now is in the past of the run, the future is discarded first.

@@ -9,37 +9,93 @@ use crate::trace::TraceEntry;
 #[derive(Default)]
 pub(crate) struct TraceLog {
     entries: Vec<TraceEntry>,
-    /// How many entries are the present's; those after it are the future seen earlier.
+    /// How many entries are the present's (counted from the very first, forgotten ones
+    /// included); those after it are the future seen earlier.
     len: usize,
+    /// Entries forgotten from the front (a long run in the browser keeps a window).
+    base: usize,
 }
 
 impl TraceLog {
+    /// The entries kept, the present's only.
     pub(crate) fn entries(&self) -> &[TraceEntry] {
-        &self.entries[..self.len]
+        &self.entries[..self.len - self.base]
+    }
+
+    /// How many entries were forgotten from the front.
+    pub(crate) fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Entries so far, forgotten ones included.
+    pub(crate) fn total(&self) -> usize {
+        self.len
     }
 
     pub(crate) fn push(&mut self, e: TraceEntry) {
-        match self.entries.get_mut(self.len) {
+        match self.entries.get_mut(self.len - self.base) {
             Some(slot) => *slot = e,
             None => self.entries.push(e),
         }
         self.len += 1;
     }
 
-    /// Rewinds to the first `len` entries, keeping the rest as the known future.
+    /// Rewinds to the first `len` entries (counted from the very first), keeping the rest as
+    /// the known future.
     pub(crate) fn rewind(&mut self, len: usize) {
-        self.len = len.min(self.entries.len());
+        self.len = len.clamp(self.base, self.base + self.entries.len());
     }
 
     /// Forgets the known future (the run took another path).
     pub(crate) fn drop_future(&mut self) {
-        self.entries.truncate(self.len);
+        self.entries.truncate(self.len - self.base);
+    }
+
+    /// Forgets the entries before the `upto`-th (counted from the very first).
+    pub(crate) fn forget_before(&mut self, upto: usize) {
+        let n = upto.saturating_sub(self.base).min(self.len - self.base);
+        self.entries.drain(..n);
+        self.base += n;
     }
 }
 
 /// A copy holds the present only.
 impl Clone for TraceLog {
     fn clone(&self) -> TraceLog {
-        TraceLog { entries: self.entries().to_vec(), len: self.len }
+        TraceLog { entries: self.entries().to_vec(), len: self.len, base: self.base }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceKind;
+
+    fn e(at: u64) -> TraceEntry {
+        TraceEntry { at, kind: TraceKind::NodeCrashed { node: "n".into() } }
+    }
+
+    #[test]
+    fn forgetting_the_front_keeps_counting_from_the_first_entry() {
+        let mut t = TraceLog::default();
+        for i in 0..10 {
+            t.push(e(i));
+        }
+        t.forget_before(4);
+        assert_eq!((t.base(), t.total(), t.entries().len()), (4, 10, 6));
+        assert_eq!(t.entries()[0].at, 4);
+        t.rewind(7);
+        assert_eq!(t.entries().len(), 3);
+        t.rewind(2);
+        assert_eq!(t.total(), 4, "the forgotten past cannot be rewound to");
+        t.rewind(10);
+        t.push(e(10));
+        assert_eq!((t.total(), t.entries().last().unwrap().at), (11, 10));
+        t.rewind(8);
+        t.drop_future();
+        t.rewind(11);
+        assert_eq!(t.total(), 8);
+        t.forget_before(100);
+        assert_eq!((t.base(), t.entries().len()), (8, 0));
     }
 }

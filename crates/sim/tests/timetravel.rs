@@ -82,3 +82,32 @@ fn a_fork_after_jumping_back_keeps_no_entry_of_the_discarded_future() {
     tm.seek(1_000);
     assert!(tm.world().trace().iter().all(|e| e.at <= 1_000), "a jump back shows no entry after its time");
 }
+
+#[test]
+fn forgetting_the_beginning_keeps_a_window_that_jumps_exactly() {
+    let s = presets::get("failover").unwrap();
+    let mut tm = TimeMachine::new(&s, 500);
+    tm.seek(6_000);
+    let at_6000 = fingerprint(tm.world());
+    let total = tm.world().trace_total();
+    tm.seek(4_200);
+    let at_4200 = fingerprint(tm.world());
+    tm.seek(6_000);
+    tm.forget_before(3_000);
+    assert_eq!(tm.earliest(), 3_000);
+    assert!(tm.world().trace_base() > 0);
+    assert_eq!(tm.world().trace_total(), total);
+    assert_eq!(tm.world().trace().len(), total - tm.world().trace_base());
+    // Jumps inside the window land exactly where they did; before it, on its first moment.
+    tm.seek(4_200);
+    assert_eq!(fingerprint(tm.world())[1..], at_4200[1..]);
+    tm.seek(6_000);
+    assert_eq!(fingerprint(tm.world())[1..], at_6000[1..]);
+    tm.seek(100);
+    assert_eq!(tm.time(), 3_000);
+    // The run goes on, and forks, as before.
+    tm.seek(7_000);
+    tm.intervene(Step { at: 7_000, say: None, action: Action::Crash { node: "r2".into() } });
+    tm.seek(8_000);
+    assert!(tm.world().status("r2").is_none());
+}

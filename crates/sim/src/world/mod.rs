@@ -119,8 +119,24 @@ impl World {
         self.now.0 - EPOCH_MS
     }
 
+    /// The trace kept: everything, unless a long run forgot its beginning (`trace_base`).
     pub fn trace(&self) -> &[TraceEntry] {
         self.trace.entries()
+    }
+
+    /// How many entries were forgotten from the front of the trace (0 unless the time machine
+    /// was told to forget; `trace()[i]` is entry number `trace_base() + i` of the run).
+    pub fn trace_base(&self) -> usize {
+        self.trace.base()
+    }
+
+    /// Entries traced since the start, forgotten ones included.
+    pub fn trace_total(&self) -> usize {
+        self.trace.total()
+    }
+
+    pub(crate) fn forget_trace_before(&mut self, upto: usize) {
+        self.trace.forget_before(upto);
     }
 
     /// A copy of the world without its trace (snapshots share the trace's prefix instead of
