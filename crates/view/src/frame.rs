@@ -141,6 +141,8 @@ pub struct Frame {
     pub time_ms: u64,
     /// The furthest time this history has been computed to (the timeline's end).
     pub frontier_ms: u64,
+    /// The earliest moment kept (a long run forgets its beginning).
+    pub earliest_ms: u64,
     pub nodes: Vec<NodeView>,
     pub edges: Vec<EdgeView>,
     pub messages: Vec<MessageView>,

@@ -61,6 +61,12 @@ impl History {
         self.faults.retain(|f| f.at <= t);
     }
 
+    /// Forgets everything before `t` (the run forgot its beginning).
+    pub fn forget_before(&mut self, t: u64) {
+        self.samples.retain(|s| s.at >= t);
+        self.faults.retain(|f| f.at >= t);
+    }
+
     /// Samples up to `t` (the chart of a moment in the past shows only its past).
     pub fn until(&self, t: u64) -> &[Sample] {
         let end = self.samples.partition_point(|s| s.at <= t);

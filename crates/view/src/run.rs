@@ -22,6 +22,8 @@ const SNAPSHOT_EVERY_MS: u64 = 2_000;
 pub const SAMPLE_EVERY_MS: u64 = 100;
 /// Messages drawn at most (the most recent ones).
 const MAX_MESSAGES: usize = 150;
+/// Trace entries kept before the oldest half of the run is forgotten (about 100 MB).
+const MAX_TRACE_ENTRIES: usize = 400_000;
 /// A forward jump longer than this rebuilds the followers instead of reading every entry.
 const FOLLOW_LIMIT_MS: u64 = 30_000;
 
@@ -37,6 +39,8 @@ pub struct Run {
     /// drawn under it), and how far the trace has been read for them.
     masters: BTreeMap<String, String>,
     masters_cursor: usize,
+    /// Trace entries kept before the oldest half of the run is forgotten.
+    trace_budget: usize,
 }
 
 impl Run {
@@ -51,6 +55,7 @@ impl Run {
             frontier: 0,
             masters: BTreeMap::new(),
             masters_cursor: 0,
+            trace_budget: MAX_TRACE_ENTRIES,
         };
         run.follow();
         run.sample();
@@ -105,6 +110,30 @@ impl Run {
             }
             self.sample();
         }
+        self.bound_memory();
+    }
+
+    /// A long or busy run forgets its oldest half once the trace kept passes the budget, so
+    /// a tab left playing never runs out of memory (the timeline then starts later).
+    fn bound_memory(&mut self) {
+        if self.world().trace().len() <= self.trace_budget {
+            return;
+        }
+        let (earliest, now) = (self.tm.earliest(), self.time());
+        self.tm.forget_before(earliest + (now - earliest) / 2);
+        let kept = self.tm.earliest();
+        self.history.forget_before(kept);
+        self.rebuild_followers();
+    }
+
+    /// Sets how many trace entries are kept before the oldest half is forgotten.
+    pub fn set_trace_budget(&mut self, entries: usize) {
+        self.trace_budget = entries.max(1_000);
+    }
+
+    /// The earliest moment the timeline can reach.
+    pub fn earliest(&self) -> u64 {
+        self.tm.earliest()
     }
 
     /// Plays until the trace records something new (at most `max_ms` ahead); the new time.
@@ -190,7 +219,19 @@ impl Run {
         let mut d = Decisions::starting_at(0);
         d.follow(trace, &|n| w.status(n));
         self.decisions = d;
-        self.masters.clear();
+        // Role entries say who replicates from whom; a node with none left in the trace kept
+        // has not changed since: its status says (a node down keeps what was known).
+        for n in self.tm.world().node_names() {
+            match self.tm.world().status(&n).map(|s| s.role) {
+                Some(Role::Replica(v)) => {
+                    self.masters.insert(n, v.master_host);
+                }
+                Some(Role::Master) => {
+                    self.masters.remove(&n);
+                }
+                None => {}
+            }
+        }
         self.masters_cursor = 0;
         self.follow_masters();
     }
@@ -321,6 +362,7 @@ impl Run {
         Frame {
             time_ms: now,
             frontier_ms: self.frontier,
+            earliest_ms: self.tm.earliest(),
             nodes,
             edges,
             messages,

@@ -144,3 +144,25 @@ fn a_forked_run_replays_exactly_from_its_replayable_scenario() {
     assert_eq!(again.world().trace_hash(), r.world().trace_hash());
     assert_eq!(again.frame(0).nodes, r.frame(0).nodes);
 }
+
+#[test]
+fn a_long_run_forgets_its_beginning_and_stays_exact() {
+    let mut r = run("default");
+    r.set_trace_budget(1_000);
+    let mut straight = run("default");
+    for _ in 0..20 {
+        r.advance(1_000);
+        assert!(r.world().trace().len() <= 1_000 + 1_000, "{}", r.world().trace().len());
+    }
+    assert!(r.earliest() > 0, "the beginning was forgotten");
+    straight.advance(20_000);
+    assert_eq!(r.frame(0).nodes, straight.frame(0).nodes);
+    // The chart and the timeline start at the window; a jump before it lands on it.
+    assert!(r.history().samples()[0].at >= r.earliest());
+    r.seek(0);
+    assert_eq!(r.time(), r.earliest());
+    let f = r.frame(0);
+    assert_eq!(f.node("r1").unwrap().master.as_deref(), Some("master"), "who replicates from whom survives forgetting");
+    // A share link still replays the whole run: the steps are all kept.
+    assert_eq!(r.replayable(), straight.replayable());
+}

@@ -47,7 +47,8 @@ pub fn Controls() -> impl IntoView {
             </label>
             <label class="scrubber">
                 <span class="sr-only">"Time"</span>
-                <input type="range" min="0" step="1" data-testid="timeline" aria-label="Timeline: virtual time"
+                <input type="range" step="1"
+                    prop:min=move || ctl.frame.with(|f| f.earliest_ms).to_string() data-testid="timeline" aria-label="Timeline: virtual time"
                     prop:max=move || frontier().max(1).to_string()
                     prop:value=move || time().to_string()
                     aria-valuetext=move || seconds(time())
