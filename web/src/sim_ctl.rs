@@ -21,6 +21,9 @@ pub const CHART_H: f64 = 160.0;
 const CHART_EVERY_MS: f64 = 200.0;
 /// Wall ms a landed message stays visible (it fades at the receiver).
 const LINGER_WALL_MS: f64 = 250.0;
+/// Wall ms between two drawn stream messages on one link: under load the wire carries one
+/// every virtual millisecond, which no eye can follow (and 150 new dots a frame cost ~20 ms).
+const SPACING_WALL_MS: f64 = 100.0;
 /// The longest wall-clock gap one animation frame may cover (a background tab returns).
 const MAX_FRAME_GAP_MS: f64 = 100.0;
 /// Speeds offered, from slow motion to fast forward.
@@ -85,6 +88,10 @@ impl SimCtl {
         (LINGER_WALL_MS * self.speed.get_untracked()).max(1.0) as u64
     }
 
+    fn spacing_ms(&self) -> u64 {
+        (SPACING_WALL_MS * self.speed.get_untracked()) as u64
+    }
+
     /// One animation frame: `wall_ms` of real time passed.
     pub fn tick(&self, wall_ms: f64) {
         if !self.playing.get_untracked() {
@@ -107,10 +114,11 @@ impl SimCtl {
 
     fn publish_frame(&self, chart_now: bool) {
         let linger = self.linger_ms();
+        let spacing = self.spacing_ms();
         let wall = now_ms();
         let chart_due = chart_now || wall - self.chart_at.get_value() >= CHART_EVERY_MS;
         let Some((frame, chart)) = self.run.try_update_value(|r| {
-            let f = r.frame(linger);
+            let f = r.frame_spaced(linger, spacing);
             let c = chart_due.then(|| {
                 let h = r.history();
                 geometry(h.until(f.time_ms), h.faults(), f.time_ms, CHART_WINDOW_MS, CHART_W, CHART_H)

@@ -25,6 +25,16 @@ struct Flight {
     /// When the last of it arrived.
     done_at: Option<u64>,
     preview: String,
+    /// For a thinned kind (see `thinned`): when the previous one on the same connection and
+    /// direction was sent (None for the first seen).
+    prev_sent_at: Option<u64>,
+}
+
+/// Kinds that come in floods under load (the replication stream, a client's commands): drawn
+/// one per `spacing_ms` per link at most. Everything else (handshakes, acks, pings, RDB
+/// chunks) is always drawn.
+fn thinned(p: &Payload) -> bool {
+    matches!(p, Payload::Stream | Payload::Client)
 }
 
 /// Follows the trace incrementally and knows what travels at the current time.
@@ -36,6 +46,8 @@ pub struct Flights {
     open: BTreeMap<(u64, String), VecDeque<Flight>>,
     /// Fully delivered recently, for a short fade at the receiver.
     landed: VecDeque<Flight>,
+    /// The last thinned-kind send per (connection, receiver): when it was sent.
+    last_thinned: BTreeMap<(u64, String), u64>,
 }
 
 impl Flights {
@@ -62,6 +74,7 @@ impl Flights {
         for (i, e) in trace.iter().enumerate().skip(self.cursor) {
             match &e.kind {
                 TraceKind::Sent { conn, from, to, bytes, payload, preview } => {
+                    let prev_sent_at = if thinned(payload) { self.last_thinned.insert((*conn, to.clone()), e.at) } else { None };
                     let f = Flight {
                         id: i,
                         conn: *conn,
@@ -73,12 +86,16 @@ impl Flights {
                         sent_at: e.at,
                         done_at: None,
                         preview: preview.clone(),
+                        prev_sent_at,
                     };
                     self.open.entry((*conn, to.clone())).or_default().push_back(f);
                 }
                 TraceKind::Delivered { conn, to, bytes } => self.deliver(*conn, to, *bytes, e.at),
                 // A reset loses what was on the wire; a close is followed by nothing new.
-                TraceKind::Closed { conn, .. } => self.open.retain(|(c, _), _| c != conn),
+                TraceKind::Closed { conn, .. } => {
+                    self.open.retain(|(c, _), _| c != conn);
+                    self.last_thinned.retain(|(c, _), _| c != conn);
+                }
                 TraceKind::NodeCrashed { node } => self.open.retain(|_, q| q.front().is_none_or(|f| &f.from != node && &f.to != node)),
                 _ => {}
             }
@@ -112,24 +129,34 @@ impl Flights {
     /// The messages to draw at `now`: those travelling, and those landed less than `linger_ms`
     /// ago (progress 1.0). `link` gives the settings between two nodes (latency, bandwidth,
     /// cut), which tell how far the head of a message has got. At most `max` are returned,
-    /// the most recent ones.
-    pub fn at(&self, now: u64, linger_ms: u64, max: usize, link: &dyn Fn(&str, &str) -> LinkConfig) -> Vec<MessageView> {
-        let mut out: Vec<MessageView> = Vec::new();
-        for f in self.landed.iter().filter(|f| f.done_at.unwrap_or(0) + linger_ms > now && f.sent_at <= now) {
-            out.push(view(f, 1.0, false));
+    /// the most recent ones. `spacing_ms` thins floods: of the stream (or client) sends on one
+    /// connection and direction, only the first in each `spacing_ms` window of send time is
+    /// drawn (0 draws them all). The choice depends only on send times, so a drawn message
+    /// stays drawn for its whole flight whatever else comes and goes.
+    pub fn at(&self, now: u64, linger_ms: u64, max: usize, spacing_ms: u64, link: &dyn Fn(&str, &str) -> LinkConfig) -> Vec<MessageView> {
+        let shown = |f: &Flight| {
+            f.sent_at <= now
+                && (spacing_ms <= 1 || !thinned(&f.payload) || f.prev_sent_at.is_none_or(|p| p / spacing_ms != f.sent_at / spacing_ms))
+        };
+        // Chosen first, copied last: under load thousands travel and only `max` are drawn.
+        let mut out: Vec<(&Flight, f64, bool)> = Vec::new();
+        for f in self.landed.iter().filter(|f| f.done_at.unwrap_or(0) + linger_ms > now && shown(f)) {
+            out.push((f, 1.0, false));
         }
         for q in self.open.values() {
-            for f in q.iter().filter(|f| f.sent_at <= now) {
-                let cfg = link(&f.from, &f.to);
+            let mut cfg: Option<LinkConfig> = None;
+            for f in q.iter().filter(|f| shown(f)) {
+                // One connection and receiver: one sender, one link.
+                let cfg = cfg.get_or_insert_with(|| link(&f.from, &f.to));
                 let progress = head_progress(f.sent_at, now, cfg.latency_ms);
-                out.push(view(f, if cfg.cut { progress.min(0.5) } else { progress }, cfg.cut));
+                out.push((f, if cfg.cut { progress.min(0.5) } else { progress }, cfg.cut));
             }
         }
-        out.sort_by_key(|m| m.id);
+        out.sort_unstable_by_key(|(f, _, _)| f.id);
         if out.len() > max {
             out.drain(..out.len() - max);
         }
-        out
+        out.into_iter().map(|(f, progress, held)| view(f, progress, held)).collect()
     }
 }
 
@@ -177,14 +204,14 @@ mod tests {
         let trace = vec![sent(100, 1, 40, Payload::Stream)];
         let mut f = Flights::default();
         f.follow(&trace, 100);
-        let m = f.at(150, 0, 100, &lat(100));
+        let m = f.at(150, 0, 100, 0, &lat(100));
         assert_eq!(m.len(), 1);
         assert!((m[0].progress - 0.5).abs() < 1e-9);
         assert_eq!(m[0].delivered, 0);
         let trace = vec![sent(100, 1, 40, Payload::Stream), delivered(200, 1, 40)];
         f.follow(&trace, 200);
-        assert_eq!(f.at(250, 100, 100, &lat(100))[0].progress, 1.0);
-        assert!(f.at(301, 100, 100, &lat(100)).is_empty(), "gone after lingering");
+        assert_eq!(f.at(250, 100, 100, 0, &lat(100))[0].progress, 1.0);
+        assert!(f.at(301, 100, 100, 0, &lat(100)).is_empty(), "gone after lingering");
     }
 
     #[test]
@@ -192,7 +219,7 @@ mod tests {
         let trace = vec![sent(0, 1, 100, Payload::RdbChunk), sent(1, 1, 10, Payload::Stream), delivered(5, 1, 60), delivered(6, 1, 45)];
         let mut f = Flights::default();
         f.follow(&trace, 6);
-        let m = f.at(6, 0, 100, &lat(5));
+        let m = f.at(6, 0, 100, 0, &lat(5));
         assert_eq!(m.len(), 1, "the RDB chunk landed; the stream bytes are half there");
         assert_eq!((m[0].payload.clone(), m[0].delivered, m[0].bytes), (Payload::Stream, 5, 10));
     }
@@ -203,11 +230,11 @@ mod tests {
         let mut f = Flights::default();
         f.follow(&trace, 0);
         let cut = |_: &str, _: &str| LinkConfig { cut: true, latency_ms: 10, ..LinkConfig::default() };
-        let m = f.at(100, 0, 100, &cut);
+        let m = f.at(100, 0, 100, 0, &cut);
         assert!(m.iter().all(|m| m.held && m.progress <= 0.5));
         trace.push(TraceEntry { at: 1, kind: TraceKind::Closed { conn: 1, by: "reset".into() } });
         f.follow(&trace, 1);
-        assert_eq!(f.at(1, 0, 100, &lat(1)).iter().map(|m| m.conn).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(f.at(1, 0, 100, 0, &lat(1)).iter().map(|m| m.conn).collect::<Vec<_>>(), vec![2]);
     }
 
     #[test]
@@ -216,7 +243,7 @@ mod tests {
         let mut straight = Flights::default();
         straight.follow(&trace, 70_000);
         let rebuilt = Flights::rebuild(&trace, 70_000);
-        assert_eq!(straight.at(70_000, 0, 10, &lat(1)), rebuilt.at(70_000, 0, 10, &lat(1)));
+        assert_eq!(straight.at(70_000, 0, 10, 0, &lat(1)), rebuilt.at(70_000, 0, 10, 0, &lat(1)));
         assert_eq!(rebuilt.cursor(), 3);
     }
 
@@ -225,7 +252,31 @@ mod tests {
         let trace: Vec<_> = (0..10).map(|i| sent(i, 1, 1, Payload::Stream)).collect();
         let mut f = Flights::default();
         f.follow(&trace, 10);
-        let m = f.at(10, 0, 3, &lat(100));
+        let m = f.at(10, 0, 3, 0, &lat(100));
         assert_eq!(m.iter().map(|m| m.id).collect::<Vec<_>>(), vec![7, 8, 9]);
+    }
+
+    #[test]
+    fn a_flood_of_stream_sends_is_thinned_to_one_per_window_and_the_choice_holds() {
+        // A command every ms on one link, an ack and a ping among them.
+        let mut trace: Vec<_> = (0..40).map(|i| sent(i, 1, 10, Payload::Stream)).collect();
+        trace.push(sent(15, 1, 10, Payload::Ping));
+        trace.push(sent(16, 2, 10, Payload::Stream));
+        let mut f = Flights::default();
+        f.follow(&trace, 40);
+        let ids = |m: &[MessageView]| m.iter().map(|m| m.id).collect::<Vec<_>>();
+        let m = f.at(40, 0, 100, 10, &lat(100));
+        // Sends at 0, 10, 20, 30 lead their windows; the ping and the other connection's first
+        // send are always drawn.
+        assert_eq!(ids(&m), vec![0, 10, 20, 30, 40, 41]);
+        // Later sends and deliveries do not change which ones are drawn.
+        trace.extend((40..60).map(|i| sent(i, 1, 10, Payload::Stream)));
+        trace.push(delivered(60, 1, 10 * 5));
+        f.follow(&trace, 60);
+        let m = f.at(60, 100, 100, 10, &lat(100));
+        assert_eq!(ids(&m), vec![0, 10, 20, 30, 40, 41, 42, 52]);
+        assert_eq!(m[0].progress, 1.0, "the first send landed and lingers");
+        // Spacing 0 draws them all.
+        assert_eq!(f.at(60, 100, 1_000, 0, &lat(100)).len(), 62);
     }
 }

@@ -266,8 +266,16 @@ impl Run {
             .collect()
     }
 
-    /// Everything to draw now. `linger_ms`: how long landed messages stay visible.
+    /// Everything to draw now. `linger_ms`: how long landed messages stay visible. Every
+    /// message is drawn (up to the most recent 150); see `frame_spaced` for thinning.
     pub fn frame(&mut self, linger_ms: u64) -> Frame {
+        self.frame_spaced(linger_ms, 0)
+    }
+
+    /// A frame whose stream (and client) messages are thinned to one per `spacing_ms` of send
+    /// time per link (see `Flights::at`): under load the wire carries a message every
+    /// millisecond, far more than can be drawn or followed by eye.
+    pub fn frame_spaced(&mut self, linger_ms: u64, spacing_ms: u64) -> Frame {
         let now = self.time();
         let w = self.tm.world();
         let names = w.node_names();
@@ -358,7 +366,7 @@ impl Run {
             }
             nodes.push(v);
         }
-        let messages = self.flights.at(now, linger_ms, MAX_MESSAGES, &|a, b| w.link(a, b));
+        let messages = self.flights.at(now, linger_ms, MAX_MESSAGES, spacing_ms, &|a, b| w.link(a, b));
         Frame {
             time_ms: now,
             frontier_ms: self.frontier,
