@@ -22,9 +22,28 @@ const ORDER: &[(&str, bool)] = &[
     ("keyspace", true),
 ];
 
+/// What INFO reads from the node around the server, computed right before INFO runs.
+pub struct NodeParts<'a> {
+    pub replication_head: &'a [String],
+    pub persistence_lines: &'a [String],
+    pub failover_state: &'static str,
+    pub used_memory: u64,
+}
+
 /// The INFO text for the requested sections (none or `default`: the default ones; `all` or
-/// `everything`: every one).
+/// `everything`: every one), with the node's parts as last stored in the server.
 pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
+    let parts = NodeParts {
+        replication_head: &server.replication_head,
+        persistence_lines: &server.persistence_lines,
+        failover_state: server.failover_state,
+        used_memory: server.used_memory,
+    };
+    render_with(server, now, requested, &parts)
+}
+
+/// The INFO text with the node's parts given.
+pub fn render_with(server: &Server, now: Millis, requested: &[String], parts: &NodeParts) -> String {
     let all = requested.iter().any(|s| matches!(s.as_str(), "all" | "everything"));
     let default = requested.is_empty() || requested.iter().any(|s| s == "default");
     let mut out = String::new();
@@ -39,7 +58,7 @@ pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
         let lines = match *name {
             "server" => server_section(server, now),
             "clients" => clients_section(server),
-            "memory" => memory_section(server),
+            "memory" => memory_section(server, parts.used_memory),
             "cpu" => {
                 let mut o = String::from("# CPU\r\n");
                 for f in ["used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children", "used_cpu_sys_main_thread", "used_cpu_user_main_thread"] {
@@ -77,14 +96,14 @@ pub fn render(server: &Server, now: Millis, requested: &[String]) -> String {
             "cluster" => String::from("# Cluster\r\ncluster_enabled:0\r\n"),
             "persistence" => {
                 let mut o = String::from("# Persistence\r\n");
-                for l in &server.persistence_lines {
+                for l in parts.persistence_lines {
                     o.push_str(l);
                     o.push_str("\r\n");
                 }
                 o
             }
             "stats" => stats_section(server),
-            "replication" => replication_section(server),
+            "replication" => replication_section(server, parts),
             _ => keyspace_section(server, now),
         };
         out.push_str(&lines);
@@ -142,9 +161,8 @@ fn human(n: u64) -> String {
     format!("{:.2}P", d * 1024.0)
 }
 
-fn memory_section(s: &Server) -> String {
+fn memory_section(s: &Server, used: u64) -> String {
     let mut o = String::from("# Memory\r\n");
-    let used = s.used_memory;
     let startup = 876_192u64;
     let backlog = s.repl.backlog.as_ref().map(|b| b.histlen().max(0) as u64).unwrap_or(0);
     let maxmemory = s.config.int("maxmemory").max(0) as u64;
@@ -292,13 +310,13 @@ fn stats_section(s: &Server) -> String {
     o
 }
 
-fn replication_section(s: &Server) -> String {
+fn replication_section(s: &Server, parts: &NodeParts) -> String {
     let mut o = String::from("# Replication\r\n");
-    for line in &s.replication_head {
+    for line in parts.replication_head {
         o.push_str(line);
         o.push_str("\r\n");
     }
-    push(&mut o, "master_failover_state", s.failover_state);
+    push(&mut o, "master_failover_state", parts.failover_state);
     let r = &s.repl;
     push(&mut o, "master_replid", &r.replid);
     push(&mut o, "master_replid2", &r.replid2);

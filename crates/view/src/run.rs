@@ -175,6 +175,11 @@ impl Run {
         })
     }
 
+    /// A node's `INFO <section>` as the engine renders it, read in place (cheap: no copy).
+    pub fn info(&self, node: &str, section: &str) -> Option<String> {
+        self.world().info_of(node, section)
+    }
+
     /// Runs a read-only command on a copy of the world, leaving the run untouched (looking at
     /// a node must not fork the story).
     pub fn peek(&self, node: &str, line: &str) -> Option<Reply> {

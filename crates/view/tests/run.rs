@@ -166,3 +166,15 @@ fn a_long_run_forgets_its_beginning_and_stays_exact() {
     // A share link still replays the whole run: the steps are all kept.
     assert_eq!(r.replayable(), straight.replayable());
 }
+
+#[test]
+fn info_read_in_place_equals_the_reply_to_info_replication() {
+    let mut r = run("default");
+    r.advance(4_000);
+    for node in ["master", "r1", "r2"] {
+        let Some(replscope_engine::Frame::Bulk(reply)) = r.peek(node, "INFO replication") else { panic!("no INFO reply") };
+        assert_eq!(r.info(node, "replication").unwrap(), String::from_utf8(reply).unwrap());
+    }
+    r.act(Action::Crash { node: "r2".into() }).unwrap();
+    assert_eq!(r.info("r2", "replication"), None);
+}

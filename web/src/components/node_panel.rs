@@ -26,14 +26,14 @@ pub struct Selected {
 
 impl Selected {
     pub fn new(ctl: SimCtl) -> Selected {
-        let names = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+        let names = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
         let name = Memo::new(move |_| effective_node(ctl.selected.get().as_deref(), &names.get()).unwrap_or_default());
         Selected {
             name,
-            state: Memo::new(move |_| ctl.frame.with(|f| f.node(&name.get()).map(|n| n.state))),
-            role: Memo::new(move |_| ctl.frame.with(|f| f.node(&name.get()).map(|n| n.role.clone()).unwrap_or_default())),
-            master: Memo::new(move |_| ctl.frame.with(|f| f.node(&name.get()).and_then(|n| n.master.clone()))),
-            persistence: Memo::new(move |_| ctl.frame.with(|f| f.node(&name.get()).is_some_and(|n| n.persistence))),
+            state: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).map(|n| n.state))),
+            role: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).map(|n| n.role.clone()).unwrap_or_default())),
+            master: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).and_then(|n| n.master.clone()))),
+            persistence: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).is_some_and(|n| n.persistence))),
         }
     }
 
@@ -135,7 +135,7 @@ fn InfoReplication(sel: Selected) -> impl IntoView {
     let at = Memo::new(move |prev: Option<&(String, u64, u64)>| {
         let name = sel.name.get();
         let rev = ctl.revision.get();
-        let t = ctl.frame.with(|f| f.time_ms);
+        let t = ctl.time.get();
         let every = if ctl.playing.get() { info_refresh_ms(ctl.speed.get()) } else { 1 };
         match prev {
             Some((n, r, pt)) if *n == name && *r == rev && t.abs_diff(*pt) < every => (n.clone(), *r, *pt),
@@ -147,7 +147,11 @@ fn InfoReplication(sel: Selected) -> impl IntoView {
         if name.is_empty() {
             return None;
         }
-        ctl.peek(&name, "INFO replication").map(|r| info_text(&r))
+        // Read in place (no copy of the world); a node in DEBUG SLEEP would not answer.
+        if sel.state.get_untracked() == Some(NodeState::Paused) {
+            return None;
+        }
+        ctl.with_run(|r| r.info(&name, "replication")).flatten().map(|t| t.replace("\r\n", "\n").trim_end_matches('\n').to_string())
     });
     let body = move || match (sel.state.get(), info.get()) {
         (None, _) => "Select a node in the topology.".to_string(),

@@ -311,6 +311,22 @@ impl Node {
         self.stopped
     }
 
+    /// The text `INFO <sections>` would reply, read without a client: for the sections that
+    /// do not count clients or commands (replication, keyspace, persistence) it is exactly
+    /// the reply; the others miss the asking client's own connection and command.
+    pub fn info(&self, now: Millis, sections: &[&str]) -> String {
+        let sections: Vec<String> = sections.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let head = self.replication_head(now);
+        let persistence = self.persistence_info(now);
+        let parts = crate::info::NodeParts {
+            replication_head: &head,
+            persistence_lines: &persistence,
+            failover_state: self.failover.state.info_name(),
+            used_memory: self.used_memory(),
+        };
+        crate::info::render_with(&self.server, now, &sections, &parts)
+    }
+
     /// DEBUG DIGEST of the dataset.
     pub fn digest(&self) -> String {
         crate::digest::hex(&crate::digest::dataset(&self.server))
@@ -601,6 +617,18 @@ impl Node {
         Frame::Array(replies)
     }
 
+    /// INFO replication's lines before `master_failover_state`: role, link, replicas.
+    fn replication_head(&self, now: Millis) -> Vec<String> {
+        let mut head = if self.link.is_some() { self.replica_info_head(now) } else { vec!["role:master".to_string()] };
+        head.push(format!("connected_slaves:{}", self.server.replica_order.len()));
+        let c = &self.server.config;
+        if c.int("min-replicas-to-write") > 0 && c.int("min-replicas-max-lag") > 0 {
+            head.push(format!("min_slaves_good_slaves:{}", self.server.good_replicas));
+        }
+        head.extend(self.replica_info_lines(now));
+        head
+    }
+
     /// `call()`: runs the handler with the client's context.
     fn call(&mut self, now: Millis, id: u64, spec: &'static Spec, args: &[Vec<u8>]) -> Frame {
         self.count_command(id, spec);
@@ -609,18 +637,7 @@ impl Node {
             self.server.failover_state = self.failover.state.info_name();
             self.server.persistence_lines = self.persistence_info(now);
             self.server.used_memory = self.used_memory();
-            let mut head = if self.link.is_some() {
-                self.replica_info_head(now)
-            } else {
-                vec!["role:master".to_string()]
-            };
-            head.push(format!("connected_slaves:{}", self.server.replica_order.len()));
-            let c = &self.server.config;
-            if c.int("min-replicas-to-write") > 0 && c.int("min-replicas-max-lag") > 0 {
-                head.push(format!("min_slaves_good_slaves:{}", self.server.good_replicas));
-            }
-            head.extend(self.replica_info_lines(now));
-            self.server.replication_head = head;
+            self.server.replication_head = self.replication_head(now);
         }
         let mut ctx = Ctx { now, server: &mut self.server, clients: &mut self.clients, me: id, db };
         let result = (spec.run)(&mut ctx, args);

@@ -207,6 +207,12 @@ impl World {
         self.engine(name).map(|n| n.status(self.now))
     }
 
+    /// A node's `INFO <section>` text read in place, without a client or a copy of the world
+    /// (see `Node::info`); None if it is down.
+    pub fn info_of(&self, name: &str, section: &str) -> Option<String> {
+        self.engine(name).filter(|n| !n.is_stopped()).map(|n| n.info(self.now, &[section]))
+    }
+
     /// DEBUG DIGEST of a node's dataset (empty string if it is down).
     pub fn digest(&self, name: &str) -> String {
         self.engine(name).map(|n| n.digest()).unwrap_or_default()
