@@ -9,7 +9,7 @@ use replscope_engine::Frame as Reply;
 use replscope_sim::scenario::{Action, Scenario};
 use replscope_sim::presets;
 use replscope_view::chart::{geometry, ChartGeometry};
-use replscope_view::frame::MessageView;
+use replscope_view::frame::{BacklogView, Decision, EdgeView, MessageView, Narration, NodeView};
 use replscope_view::{Frame, Run};
 
 /// Virtual ms of the chart's window.
@@ -39,7 +39,19 @@ pub struct SimCtl {
     /// Wall-clock ms when the chart was last laid out (it is redrawn a few times a second,
     /// not every frame: its lines are the costliest thing on the page to rebuild).
     chart_at: StoredValue<f64>,
+    /// The whole frame, set every animation frame: for reading on demand (untracked). A
+    /// component tracks the narrower signals below instead, each set only when its part
+    /// changed, so that a panel re-runs only when what it shows moves.
     pub frame: RwSignal<Frame>,
+    pub time: RwSignal<u64>,
+    pub frontier: RwSignal<u64>,
+    pub earliest: RwSignal<u64>,
+    pub nodes: RwSignal<Vec<NodeView>>,
+    pub edges: RwSignal<Vec<EdgeView>>,
+    pub messages: RwSignal<Vec<MessageView>>,
+    pub backlogs: RwSignal<Vec<BacklogView>>,
+    pub decisions: RwSignal<Vec<Decision>>,
+    pub narration: RwSignal<Narration>,
     pub chart: RwSignal<ChartGeometry>,
     pub playing: RwSignal<bool>,
     pub speed: RwSignal<f64>,
@@ -64,6 +76,15 @@ impl SimCtl {
             run: StoredValue::new_local(run),
             carry: StoredValue::new(0.0),
             chart_at: StoredValue::new(f64::NEG_INFINITY),
+            time: RwSignal::new(frame.time_ms),
+            frontier: RwSignal::new(frame.frontier_ms),
+            earliest: RwSignal::new(frame.earliest_ms),
+            nodes: RwSignal::new(frame.nodes.clone()),
+            edges: RwSignal::new(frame.edges.clone()),
+            messages: RwSignal::new(frame.messages.clone()),
+            backlogs: RwSignal::new(frame.backlogs.clone()),
+            decisions: RwSignal::new(frame.decisions.clone()),
+            narration: RwSignal::new(frame.narration.clone()),
             frame: RwSignal::new(frame),
             chart: RwSignal::new(ChartGeometry::default()),
             playing: RwSignal::new(true),
@@ -127,11 +148,25 @@ impl SimCtl {
         }) else {
             return;
         };
+        self.set_parts(&frame);
         self.frame.set(frame);
         if let Some(c) = chart {
             self.chart_at.set_value(wall);
             self.chart.set(c);
         }
+    }
+
+    /// Sets each narrow signal whose part of the frame changed.
+    fn set_parts(&self, f: &Frame) {
+        set_changed(self.time, &f.time_ms);
+        set_changed(self.frontier, &f.frontier_ms);
+        set_changed(self.earliest, &f.earliest_ms);
+        set_changed(self.nodes, &f.nodes);
+        set_changed(self.edges, &f.edges);
+        set_changed(self.messages, &f.messages);
+        set_changed(self.backlogs, &f.backlogs);
+        set_changed(self.decisions, &f.decisions);
+        set_changed(self.narration, &f.narration);
     }
 
     pub fn toggle_play(&self) {
@@ -217,6 +252,13 @@ impl SimCtl {
     /// Reads the run (for panels that need more than the frame: timeline, steps).
     pub fn with_run<T>(&self, f: impl FnOnce(&Run) -> T) -> Option<T> {
         self.run.try_with_value(f)
+    }
+}
+
+/// Sets `s` to `v` only if it differs (a set always notifies, even with an equal value).
+fn set_changed<T: PartialEq + Clone + Send + Sync + 'static>(s: RwSignal<T>, v: &T) {
+    if s.with_untracked(|old| old != v) {
+        s.set(v.clone());
     }
 }
 

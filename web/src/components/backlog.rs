@@ -115,7 +115,7 @@ pub fn latest_for<'a>(decisions: &'a [Decision], master: &str, now: u64) -> Opti
 #[component]
 pub fn Backlogs() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let names = Memo::new(move |_| ctl.frame.with(|f| f.backlogs.iter().map(|b| b.node.clone()).collect::<Vec<_>>()));
+    let names = Memo::new(move |_| ctl.backlogs.with(|bs| bs.iter().map(|b| b.node.clone()).collect::<Vec<_>>()));
     view! {
         <section class="panel backlogs" aria-labelledby="backlog-title">
             <div class="panel-bar"><h2 id="backlog-title">"Replication backlog"</h2></div>

@@ -44,7 +44,7 @@ pub fn tick_ms(speed: f64) -> u64 {
 /// about ten times a wall second; paused (stepping, seeking, acting) every change shows.
 pub fn coarse_tick(ctl: SimCtl) -> Memo<(u64, u64)> {
     Memo::new(move |_| {
-        let t = ctl.frame.with(|f| f.time_ms);
+        let t = ctl.time.get();
         let rev = ctl.revision.get();
         if ctl.playing.get() {
             let b = tick_ms(ctl.speed.get());
@@ -109,8 +109,8 @@ pub fn OffsetChart() -> impl IntoView {
         chart.with_untracked(|g| f(g))
     };
     // Node names in the frame's order give each node a stable colour.
-    let names = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
-    let masters = Memo::new(move |_| ctl.frame.with(|f| f.nodes.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let names = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let masters = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
     let colour = move |name: &str| names.with(|ns| ns.iter().position(|n| n == name).unwrap_or(0) % SERIES);
     let faults = Memo::new(move |_| {
         let _ = tick.get();

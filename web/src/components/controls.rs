@@ -17,8 +17,8 @@ pub fn speed_label(s: f64) -> String {
 #[component]
 pub fn Controls() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let time = move || ctl.frame.with(|f| f.time_ms);
-    let frontier = move || ctl.frame.with(|f| f.frontier_ms);
+    let time = move || ctl.time.get();
+    let frontier = move || ctl.frontier.get();
     let on_speed = move |ev: leptos::ev::Event| {
         if let Ok(v) = event_target_value(&ev).parse::<f64>() {
             ctl.speed.set(v);
@@ -48,7 +48,7 @@ pub fn Controls() -> impl IntoView {
             <label class="scrubber">
                 <span class="sr-only">"Time"</span>
                 <input type="range" step="1"
-                    prop:min=move || ctl.frame.with(|f| f.earliest_ms).to_string() data-testid="timeline" aria-label="Timeline: virtual time"
+                    prop:min=move || ctl.earliest.get().to_string() data-testid="timeline" aria-label="Timeline: virtual time"
                     prop:max=move || frontier().max(1).to_string()
                     prop:value=move || time().to_string()
                     aria-valuetext=move || seconds(time())

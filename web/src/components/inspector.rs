@@ -43,7 +43,7 @@ pub fn Inspector() -> impl IntoView {
     // has landed and gone.
     let live = Memo::new(move |_| {
         let m = ctl.inspected.get()?;
-        Some(ctl.frame.with(|f| f.messages.iter().find(|x| x.id == m.id).cloned()).unwrap_or(m))
+        Some(ctl.messages.with(|ms| ms.iter().find(|x| x.id == m.id).cloned()).unwrap_or(m))
     });
     let open = Memo::new(move |_| ctl.inspected.with(|m| m.as_ref().map(|m| m.id)));
     // Focus goes to the panel itself (announced by screen readers), not its Close button:

@@ -21,7 +21,7 @@ pub fn LinkControls(sel: Selected) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let edge = Memo::new(move |_| {
         let name = sel.name.get();
-        ctl.frame.with(|f| f.edges.iter().find(|e| e.replica == name).cloned())
+        ctl.edges.with(|es| es.iter().find(|e| e.replica == name).cloned())
     });
     let problem = RwSignal::new(None::<String>);
     // A new node: no complaint about the previous one's input.

@@ -45,8 +45,8 @@ pub fn place(story: &Story, now: u64) -> Place {
 #[component]
 pub fn Narration() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let story = Memo::new(move |_| ctl.frame.with(|f| (f.narration.steps.len(), f.narration.current, f.narration.title.clone())));
-    let at = Memo::new(move |_| ctl.frame.with(|f| place(&f.narration, f.time_ms)));
+    let story = Memo::new(move |_| ctl.narration.with(|n| (n.steps.len(), n.current, n.title.clone())));
+    let at = Memo::new(move |_| ctl.narration.with(|n| place(n, ctl.time.get())));
     let go = move |t: u64| {
         let (now, frontier) = ctl.frame.with_untracked(|f| (f.time_ms, f.frontier_ms));
         if t > frontier {

@@ -30,10 +30,10 @@ impl Selected {
         let name = Memo::new(move |_| effective_node(ctl.selected.get().as_deref(), &names.get()).unwrap_or_default());
         Selected {
             name,
-            state: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).map(|n| n.state))),
-            role: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).map(|n| n.role.clone()).unwrap_or_default())),
-            master: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).and_then(|n| n.master.clone()))),
-            persistence: Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == name.get()).is_some_and(|n| n.persistence))),
+            state: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).map(|n| n.state)))),
+            role: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).map(|n| n.role.clone()).unwrap_or_default()))),
+            master: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).and_then(|n| n.master.clone())))),
+            persistence: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).is_some_and(|n| n.persistence)))),
         }
     }
 

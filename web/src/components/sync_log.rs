@@ -65,9 +65,9 @@ pub fn snapshot_point(trace: &[TraceEntry], replica: &str, limit: usize) -> Opti
 #[component]
 pub fn SyncLog() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let recent = Memo::new(move |_| ctl.frame.with(|f| f.decisions.iter().rev().take(SHOWN).cloned().collect::<Vec<Decision>>()));
+    let recent = Memo::new(move |_| ctl.decisions.with(|ds| ds.iter().rev().take(SHOWN).cloned().collect::<Vec<Decision>>()));
     let syncing = Memo::new(move |_| {
-        ctl.frame.with(|f| f.nodes.iter().filter_map(|n| n.sync.as_ref().map(|_| n.name.clone())).collect::<Vec<_>>())
+        ctl.nodes.with(|ns| ns.iter().filter_map(|n| n.sync.as_ref().map(|_| n.name.clone())).collect::<Vec<_>>())
     });
     // Read back through the trace only when a sync starts or ends (or the run forks).
     let snapshots = Memo::new(move |_| {
@@ -77,14 +77,14 @@ pub fn SyncLog() -> impl IntoView {
     });
     let rows = Memo::new(move |_| {
         let snaps = snapshots.get();
-        ctl.frame.with(|f| {
-            f.nodes
+        ctl.nodes.with(|nodes| {
+            nodes
                 .iter()
                 .filter_map(|n| {
                     let phase = n.sync.clone()?;
                     let master = n.master.clone().unwrap_or_default();
                     let snapshot = snaps.iter().find(|(s, _)| *s == n.name).and_then(|(_, o)| *o);
-                    let buffered = snapshot.and_then(|s| f.node(&master).map(|m| m.master_repl_offset - s));
+                    let buffered = snapshot.and_then(|s| nodes.iter().find(|m| m.name == master).map(|m| m.master_repl_offset - s));
                     Some(SyncRow { replica: n.name.clone(), master, phase, snapshot, buffered })
                 })
                 .collect::<Vec<_>>()

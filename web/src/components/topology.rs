@@ -24,14 +24,22 @@ pub fn payload_class(p: &Payload) -> (&'static str, &'static str) {
     }
 }
 
+/// Where each node is drawn: changes only when the tree does (a node added, removed, moved).
+type Places = Vec<(String, (f64, f64))>;
+
+fn place_of(places: &Places, name: &str) -> Option<(f64, f64)> {
+    places.iter().find(|(n, _)| n == name).map(|(_, c)| *c)
+}
+
 #[component]
 pub fn Topology() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let frame = ctl.frame;
+    // Node centres, as a memo: offsets change every frame, positions almost never.
+    let places = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| (n.name.clone(), centre(n.x, n.y))).collect::<Places>()));
     let size = Memo::new(move |_| {
-        frame.with(|f| {
-            let w = f.nodes.iter().map(|n| n.x).fold(0.0, f64::max) + 0.5;
-            let d = f.nodes.iter().map(|n| n.y).fold(0.0, f64::max) + 0.5;
+        ctl.nodes.with(|ns| {
+            let w = ns.iter().map(|n| n.x).fold(0.0, f64::max) + 0.5;
+            let d = ns.iter().map(|n| n.y).fold(0.0, f64::max) + 0.5;
             canvas(w, d)
         })
     });
@@ -39,6 +47,7 @@ pub fn Topology() -> impl IntoView {
         let (w, h) = size.get();
         format!("0 0 {w} {h}")
     };
+    provide_context(places);
 
     view! {
         <section class="panel topology" aria-labelledby="topology-title">
@@ -52,11 +61,11 @@ pub fn Topology() -> impl IntoView {
                 style=move || { let (w, h) = size.get(); format!("min-width: {:.0}px; max-width: {:.0}px; max-height: {:.0}px", w * 0.62, w * 1.1, h * 1.1) }>
                 <g class="edges">
                     // Positions are part of the key: a node moving (a replica added) redraws its edges.
-                    <For each=move || frame.with(|f| f.edges.iter().filter_map(|e| {
-                            let a = f.node(&e.replica).map(|n| centre(n.x, n.y))?;
-                            let b = f.node(&e.master).map(|n| centre(n.x, n.y))?;
+                    <For each=move || places.with(|p| ctl.edges.with(|es| es.iter().filter_map(|e| {
+                            let a = place_of(p, &e.replica)?;
+                            let b = place_of(p, &e.master)?;
                             Some((e.clone(), a, b))
-                        }).collect::<Vec<_>>())
+                        }).collect::<Vec<_>>()))
                         key=|(e, a, b)| (e.replica.clone(), e.master.clone(), e.up, e.cut, e.latency_ms, a.0 as i64, a.1 as i64, b.0 as i64, b.1 as i64)
                         let:edge>
                         {
@@ -74,14 +83,14 @@ pub fn Topology() -> impl IntoView {
                     </For>
                 </g>
                 <g class="nodes">
-                    <For each=move || frame.with(|f| f.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()) key=|n| n.clone() let:name>
+                    <For each=move || places.with(|p| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()) key=|n| n.clone() let:name>
                         <NodeBox name=name/>
                     </For>
                 </g>
                 <g class="messages">
                     // Keyed by trace index: a message's element lives while it travels and only
                     // its position changes from frame to frame.
-                    <For each=move || frame.with(|f| f.messages.iter().map(|m| m.id).collect::<Vec<_>>()) key=|id| *id let:id>
+                    <For each=move || ctl.messages.with(|ms| ms.iter().map(|m| m.id).collect::<Vec<_>>()) key=|id| *id let:id>
                         <MessageDot id=id/>
                     </For>
                 </g>
@@ -105,13 +114,14 @@ struct DotPlace {
 #[component]
 fn MessageDot(id: usize) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let frame = ctl.frame;
-    let Some(m) = frame.with_untracked(|f| f.messages.iter().find(|m| m.id == id).cloned()) else { return ().into_any() };
+    let places = expect_context::<Memo<Places>>();
+    let Some(m) = ctl.messages.with_untracked(|ms| ms.iter().find(|m| m.id == id).cloned()) else { return ().into_any() };
+    let (from, to) = (m.from.clone(), m.to.clone());
     let place = Memo::new(move |_| {
-        frame.with(|f| {
-            let m = f.messages.iter().find(|m| m.id == id)?;
-            let a = f.node(&m.from).map(|n| centre(n.x, n.y))?;
-            let b = f.node(&m.to).map(|n| centre(n.x, n.y))?;
+        let (a, b) = places.with(|p| Some((place_of(p, &from)?, place_of(p, &to)?)))?;
+        ctl.messages.with(|ms| {
+            // The list is sorted by id.
+            let m = ms.binary_search_by_key(&id, |m| m.id).ok().map(|i| &ms[i])?;
             let (x, y) = along(lane(a, b), m.progress);
             let done = if m.bytes == 0 { 0.0 } else { m.delivered as f64 / m.bytes as f64 };
             Some(DotPlace { x, y, landed: m.progress >= 1.0, held: m.held, done })
@@ -121,25 +131,29 @@ fn MessageDot(id: usize) -> impl IntoView {
     let big = matches!(m.payload, Payload::RdbChunk) && m.bytes > 256;
     let r = if big { 9.0 } else { 6.0 };
     let label = format!("{name}, {} bytes, {} → {}: show its bytes", thousands(m.bytes as i64), m.from, m.to);
-    let get = move |f: fn(&DotPlace) -> f64| move || place.with(|p| p.as_ref().map(f).unwrap_or(-100.0));
+    // One attribute moves the whole dot (and its bar): fewer updates than cx, cy, x, y each.
+    let at = Memo::new(move |_| place.with(|p| p.as_ref().map(|p| (p.x, p.y)).unwrap_or((-100.0, -100.0))));
+    let transform = move || at.with(|(x, y)| format!("translate({x:.1} {y:.1})"));
     let bar = big.then(|| {
+        let done = Memo::new(move |_| place.with(|p| p.as_ref().map(|p| p.done).unwrap_or(0.0)));
         view! {
             <g class="rdb-bar">
-                <rect class="track" x=move || get(|p| p.x - 24.0)() y=move || get(|p| p.y + 12.0)() width=48.0 height=6.0 rx=3.0/>
-                <rect class="fill" x=move || get(|p| p.x - 24.0)() y=move || get(|p| p.y + 12.0)() width=move || get(|p| 48.0 * p.done)() height=6.0 rx=3.0/>
+                <rect class="track" x=-24.0 y=12.0 width=48.0 height=6.0 rx=3.0/>
+                <rect class="fill" x=-24.0 y=12.0 width=move || 48.0 * done.get() height=6.0 rx=3.0/>
             </g>
         }
     });
     let open = move || {
-        let m = ctl.frame.with_untracked(|f| f.messages.iter().find(|m| m.id == id).cloned());
+        let m = ctl.messages.with_untracked(|ms| ms.iter().find(|m| m.id == id).cloned());
         if m.is_some() {
             ctl.inspected.set(m);
         }
     };
     view! {
         <g class=format!("msg {cls}") class:landed=move || place.with(|p| p.as_ref().is_some_and(|p| p.landed))
-            class:held=move || place.with(|p| p.as_ref().is_some_and(|p| p.held)) data-testid="message">
-            <circle cx=get(|p| p.x) cy=get(|p| p.y) r=r tabindex="0" role="button" aria-label=label.clone()
+            class:held=move || place.with(|p| p.as_ref().is_some_and(|p| p.held)) data-testid="message"
+            transform=transform>
+            <circle cx=0.0 cy=0.0 r=r tabindex="0" role="button" aria-label=label.clone()
                 on:click=move |_| open()
                 on:keydown=move |ev| if ev.key() == "Enter" { open() }>
                 <title>{label.clone()}</title>
@@ -184,7 +198,15 @@ fn box_text(n: &NodeView) -> BoxText {
 fn NodeBox(name: String) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
-    let t = Memo::new(move |_| ctl.frame.with(|f| f.node(&key).map(box_text).unwrap_or_default()));
+    let t = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == key).map(box_text).unwrap_or_default()));
+    // Each part has its own memo, so the effects of the parts that did not change (most of
+    // them, most frames: only the offset line moves under load) do not run.
+    let part = move |f: fn(&BoxText) -> String| {
+        let m = Memo::new(move |_| t.with(f));
+        move || m.get()
+    };
+    let at = Memo::new(move |_| t.with(|t| (t.x, t.y)));
+    let warn = Memo::new(move |_| t.with(|t| t.warn));
     let selected = {
         let name = name.clone();
         move || ctl.selected.with(|s| s.as_deref() == Some(name.as_str()))
@@ -194,22 +216,21 @@ fn NodeBox(name: String) -> impl IntoView {
         move || ctl.selected.set(Some(name.clone()))
     };
     let select2 = select.clone();
-    let x = move |dx: f64| move || t.with(|t| t.x + dx);
-    let y = move |dy: f64| move || t.with(|t| t.y + dy);
-    let line = move |i: usize| move || t.with(|t| t.lines[i].clone());
+    // The box's parts are placed inside it; one transform places the box.
     view! {
-        <g class=move || t.with(|t| t.class.clone())
+        <g class=part(|t| t.class.clone())
             class:selected=selected
             data-testid=format!("node-{name}")
-            tabindex="0" role="button" aria-label=move || t.with(|t| t.label.clone())
+            transform=move || at.with(|(x, y)| format!("translate({x} {y})"))
+            tabindex="0" role="button" aria-label=part(|t| t.label.clone())
             on:click=move |_| select()
             on:keydown=move |ev| if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); select2() }>
-            <rect class="box" x=x(0.0) y=y(0.0) width=BOX_W height=BOX_H rx=10.0/>
-            <text class="name" x=x(10.0) y=y(20.0)>{name.clone()}</text>
-            <text class="role" x=x(BOX_W - 10.0) y=y(20.0) text-anchor="end">{move || t.with(|t| t.role.clone())}</text>
-            <text class="line mono" x=x(10.0) y=y(42.0)>{line(0)}</text>
-            <text class="line mono" x=x(10.0) y=y(60.0)>{line(1)}</text>
-            <text class="line" class:warn=move || t.with(|t| t.warn) x=x(10.0) y=y(78.0)>{line(2)}</text>
+            <rect class="box" x=0.0 y=0.0 width=BOX_W height=BOX_H rx=10.0/>
+            <text class="name" x=10.0 y=20.0>{name.clone()}</text>
+            <text class="role" x=BOX_W - 10.0 y=20.0 text-anchor="end">{part(|t| t.role.clone())}</text>
+            <text class="line mono" x=10.0 y=42.0>{part(|t| t.lines[0].clone())}</text>
+            <text class="line mono" x=10.0 y=60.0>{part(|t| t.lines[1].clone())}</text>
+            <text class="line" class:warn=move || warn.get() x=10.0 y=78.0>{part(|t| t.lines[2].clone())}</text>
         </g>
     }
 }
