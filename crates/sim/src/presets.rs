@@ -3,20 +3,28 @@
 
 use crate::scenario::Scenario;
 
-/// (name, TOML source), in the order a newcomer should see them.
+/// The JSON that build.rs makes of `presets/NAME.toml`.
+macro_rules! preset {
+    ($name:literal) => {
+        ($name, include_str!(concat!(env!("OUT_DIR"), "/presets/", $name, ".json")))
+    };
+}
+
+/// (name, JSON source converted at build time from `presets/NAME.toml`), in the order a
+/// newcomer should see them.
 pub static PRESETS: &[(&str, &str)] = &[
-    ("default", include_str!("../presets/default.toml")),
-    ("first-sync", include_str!("../presets/first-sync.toml")),
-    ("steady-stream", include_str!("../presets/steady-stream.toml")),
-    ("partial-resync", include_str!("../presets/partial-resync.toml")),
-    ("backlog-overrun", include_str!("../presets/backlog-overrun.toml")),
-    ("several-replicas", include_str!("../presets/several-replicas.toml")),
-    ("cascade", include_str!("../presets/cascade.toml")),
-    ("persistence-off-wipe", include_str!("../presets/persistence-off-wipe.toml")),
-    ("failover", include_str!("../presets/failover.toml")),
-    ("replica-down", include_str!("../presets/replica-down.toml")),
-    ("wait-min-replicas", include_str!("../presets/wait-min-replicas.toml")),
-    ("lost-writes", include_str!("../presets/lost-writes.toml")),
+    preset!("default"),
+    preset!("first-sync"),
+    preset!("steady-stream"),
+    preset!("partial-resync"),
+    preset!("backlog-overrun"),
+    preset!("several-replicas"),
+    preset!("cascade"),
+    preset!("persistence-off-wipe"),
+    preset!("failover"),
+    preset!("replica-down"),
+    preset!("wait-min-replicas"),
+    preset!("lost-writes"),
 ];
 
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -27,4 +35,26 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 pub fn get(name: &str) -> Option<Scenario> {
     let (_, src) = PRESETS.iter().find(|(n, _)| *n == name)?;
     Scenario::parse(src).ok()
+}
+
+#[cfg(all(test, feature = "toml"))]
+mod tests {
+    /// The build-time conversion keeps every preset exactly as its TOML source reads.
+    #[test]
+    fn the_json_presets_equal_their_toml_sources() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            files += 1;
+            let name = path.file_stem().unwrap().to_str().unwrap();
+            let toml = crate::Scenario::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let json = super::get(name).unwrap_or_else(|| panic!("{name} is listed in PRESETS and parses"));
+            assert_eq!(json, toml, "{name}");
+        }
+        assert_eq!(files, super::PRESETS.len(), "every presets/*.toml file is listed in PRESETS");
+    }
 }

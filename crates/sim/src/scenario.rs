@@ -64,9 +64,11 @@ fn yes() -> bool {
     true
 }
 
-// No deny_unknown_fields here: serde cannot combine it with `flatten`; the action's own
-// fields are still checked by its variant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+// Written as `at`, `say` and the action's fields side by side (`do = "crash"`, `node = ...`).
+// Deserialize is written by hand (see `raw` below): serde's derive for a flattened,
+// internally tagged enum buffers every step and cost about 50 KB of wasm; the fields each
+// action accepts are still checked (an unknown or misplaced field is an error).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
     /// Virtual time of the step, in ms from the start.
     pub at: u64,
@@ -77,8 +79,9 @@ pub struct Step {
     pub action: Action,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+/// Read through `raw::RawStep` (which applies the defaults and the fields each takes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
 pub enum Action {
     /// Nothing but narration.
     Note,
@@ -117,8 +120,8 @@ fn default_keys() -> u64 {
 }
 
 /// A check, run when its step comes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
 pub enum Expect {
     /// An INFO field equals a value (`INFO replication` of `node`).
     Info { node: String, field: String, equals: String },
@@ -160,7 +163,8 @@ const MAX_STEPS: usize = 10_000;
 const MAX_TIME_MS: u64 = 24 * 3600 * 1000;
 
 impl Scenario {
-    /// Parses TOML or JSON (by content: JSON starts with `{`), then validates.
+    /// Parses TOML or JSON (by content: JSON starts with `{`), then validates. Without the
+    /// `toml` feature (the browser), only JSON.
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         if text.len() > MAX_SCENARIO_BYTES {
             return Err(ScenarioError(format!("scenario too large: {} bytes (at most {MAX_SCENARIO_BYTES})", text.len())));
@@ -168,7 +172,7 @@ impl Scenario {
         let s: Scenario = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| ScenarioError(format!("bad JSON scenario at line {}, column {}: {e}", e.line(), e.column())))?
         } else {
-            toml::from_str(text).map_err(|e| ScenarioError(format!("bad TOML scenario: {e}")))?
+            parse_toml(text)?
         };
         s.validate()?;
         Ok(s)
@@ -263,11 +267,205 @@ impl Action {
     }
 }
 
+#[cfg(feature = "toml")]
+fn parse_toml(text: &str) -> Result<Scenario, ScenarioError> {
+    toml::from_str(text).map_err(|e| ScenarioError(format!("bad TOML scenario: {e}")))
+}
+
+/// Shown where scenarios are read as JSON only (the browser).
+pub const JSON_ONLY: &str = "this page reads JSON scenario files (they start with `{`); to load a TOML scenario, convert it first with `replscope convert FILE > FILE.json`";
+
+#[cfg(not(feature = "toml"))]
+fn parse_toml(_text: &str) -> Result<Scenario, ScenarioError> {
+    Err(ScenarioError(JSON_ONLY.into()))
+}
+
 fn check_name(name: &str, what: &str) -> Result<(), ScenarioError> {
     let ok = !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
         Err(ScenarioError(format!("{what} name '{}' must be 1-32 letters, digits, '-' or '_'", name.chars().take(40).collect::<String>())))
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        raw::RawStep::deserialize(d)?.into_step().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A step as written: every field any action takes, each optional; `into_step` then checks
+/// that the action has what it needs and nothing it does not take.
+mod raw {
+    use serde::Deserialize;
+
+    use super::{default_keys, Action, Expect, NodeDef, Step};
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Do {
+        Note,
+        Command,
+        Cut,
+        Heal,
+        Reset,
+        Crash,
+        Restart,
+        Pause,
+        AddNode,
+        RemoveNode,
+        Load,
+        StopLoad,
+        Link,
+        Expect,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Check {
+        Info,
+        SameData,
+        SameOffset,
+        Syncs,
+        Keys,
+        LostWrites,
+    }
+
+    /// `node`: a node's name, or a whole node for `add_node`.
+    enum NodeField {
+        Name(String),
+        Def(NodeDef),
+    }
+
+    impl<'de> Deserialize<'de> for NodeField {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NodeField, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = NodeField;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a node name, or a node (a table with `name`) for add_node")
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NodeField, E> {
+                    Ok(NodeField::Name(v.to_owned()))
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<NodeField, A::Error> {
+                    NodeDef::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(NodeField::Def)
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct RawStep {
+        at: u64,
+        #[serde(default)]
+        say: Option<String>,
+        #[serde(rename = "do")]
+        action: Do,
+        check: Option<Check>,
+        node: Option<NodeField>,
+        line: Option<String>,
+        track: Option<String>,
+        a: Option<String>,
+        b: Option<String>,
+        oneway: Option<bool>,
+        empty: Option<bool>,
+        ms: Option<u64>,
+        per_second: Option<u64>,
+        keys: Option<u64>,
+        value_bytes: Option<usize>,
+        latency_ms: Option<u64>,
+        bytes_per_ms: Option<u64>,
+        nodes: Option<Vec<String>>,
+        field: Option<String>,
+        equals: Option<String>,
+        full: Option<u64>,
+        partial_ok: Option<u64>,
+        partial_err: Option<u64>,
+        count: Option<usize>,
+    }
+
+    fn missing(name: &str) -> String {
+        format!("missing field `{name}`")
+    }
+
+    fn take<T>(slot: &mut Option<T>, name: &str) -> Result<T, String> {
+        slot.take().ok_or_else(|| missing(name))
+    }
+
+    impl RawStep {
+        pub(super) fn into_step(mut self) -> Result<Step, String> {
+            let r = &mut self;
+            let name = |r: &mut RawStep| -> Result<String, String> {
+                match r.node.take() {
+                    Some(NodeField::Name(n)) => Ok(n),
+                    Some(NodeField::Def(_)) => Err("`node` must be a node name here".into()),
+                    None => Err(missing("node")),
+                }
+            };
+            let action = match r.action {
+                Do::Note => Action::Note,
+                Do::Command => Action::Command { node: name(r)?, line: take(&mut r.line, "line")?, track: r.track.take() },
+                Do::Cut => Action::Cut { a: take(&mut r.a, "a")?, b: take(&mut r.b, "b")?, oneway: r.oneway.take().unwrap_or(false) },
+                Do::Heal => Action::Heal { a: take(&mut r.a, "a")?, b: take(&mut r.b, "b")? },
+                Do::Reset => Action::Reset { a: take(&mut r.a, "a")?, b: take(&mut r.b, "b")? },
+                Do::Crash => Action::Crash { node: name(r)? },
+                Do::Restart => Action::Restart { node: name(r)?, empty: r.empty.take().unwrap_or(false) },
+                Do::Pause => Action::Pause { node: name(r)?, ms: take(&mut r.ms, "ms")? },
+                Do::AddNode => match r.node.take() {
+                    Some(NodeField::Def(node)) => Action::AddNode { node },
+                    Some(NodeField::Name(_)) => return Err("add_node: `node` must be a node (a table with `name`), not a name".into()),
+                    None => return Err(missing("node")),
+                },
+                Do::RemoveNode => Action::RemoveNode { node: name(r)? },
+                Do::Load => Action::Load {
+                    node: name(r)?,
+                    per_second: take(&mut r.per_second, "per_second")?,
+                    keys: r.keys.take().unwrap_or_else(default_keys),
+                    value_bytes: r.value_bytes.take().unwrap_or(0),
+                },
+                Do::StopLoad => Action::StopLoad,
+                Do::Link => Action::Link { a: take(&mut r.a, "a")?, b: take(&mut r.b, "b")?, latency_ms: r.latency_ms.take(), bytes_per_ms: r.bytes_per_ms.take() },
+                Do::Expect => Action::Expect(match take(&mut r.check, "check")? {
+                    Check::Info => Expect::Info { node: name(r)?, field: take(&mut r.field, "field")?, equals: take(&mut r.equals, "equals")? },
+                    Check::SameData => Expect::SameData { nodes: take(&mut r.nodes, "nodes")? },
+                    Check::SameOffset => Expect::SameOffset { nodes: take(&mut r.nodes, "nodes")? },
+                    Check::Syncs => Expect::Syncs { node: name(r)?, full: r.full.take(), partial_ok: r.partial_ok.take(), partial_err: r.partial_err.take() },
+                    Check::Keys => Expect::Keys { node: name(r)?, count: take(&mut r.count, "count")? },
+                    Check::LostWrites => Expect::LostWrites { node: name(r)?, count: take(&mut r.count, "count")? },
+                }),
+            };
+            // Whatever is left was not taken by this action: serde's `deny_unknown_fields`.
+            let left = [
+                ("check", r.check.is_some()),
+                ("node", r.node.is_some()),
+                ("line", r.line.is_some()),
+                ("track", r.track.is_some()),
+                ("a", r.a.is_some()),
+                ("b", r.b.is_some()),
+                ("oneway", r.oneway.is_some()),
+                ("empty", r.empty.is_some()),
+                ("ms", r.ms.is_some()),
+                ("per_second", r.per_second.is_some()),
+                ("keys", r.keys.is_some()),
+                ("value_bytes", r.value_bytes.is_some()),
+                ("latency_ms", r.latency_ms.is_some()),
+                ("bytes_per_ms", r.bytes_per_ms.is_some()),
+                ("nodes", r.nodes.is_some()),
+                ("field", r.field.is_some()),
+                ("equals", r.equals.is_some()),
+                ("full", r.full.is_some()),
+                ("partial_ok", r.partial_ok.is_some()),
+                ("partial_err", r.partial_err.is_some()),
+                ("count", r.count.is_some()),
+            ];
+            if let Some((field, _)) = left.iter().find(|(_, set)| *set) {
+                return Err(format!("unknown field `{field}` for this step's action"));
+            }
+            Ok(Step { at: self.at, say: self.say, action })
+        }
     }
 }

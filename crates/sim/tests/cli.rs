@@ -60,3 +60,16 @@ fn bad_input_is_explained() {
     assert_eq!(code, 2);
     assert!(err.starts_with("usage: replscope"));
 }
+
+#[test]
+fn convert_turns_a_toml_scenario_into_the_json_the_browser_reads() {
+    let toml = "name = \"c\"\nseed = 7\n[[nodes]]\nname = \"m\"\n[[steps]]\nat = 10\ndo = \"command\"\nnode = \"m\"\nline = \"SET k v\"\n";
+    let file = temp_file("convert.toml", toml);
+    let (code, out, err) = replscope(&["convert", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim_start().starts_with('{'), "{out}");
+    assert_eq!(replscope_sim::Scenario::parse(&out).unwrap(), replscope_sim::Scenario::parse(toml).unwrap());
+    let (code, _, err) = replscope(&["convert", "/nonexistent/x.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}

@@ -4,6 +4,7 @@
 //! replscope presets                 # preset names, one per line
 //! replscope run FILE                # a TOML or JSON scenario
 //! replscope run --preset NAME
+//! replscope convert FILE            # a TOML or JSON scenario as JSON (what the browser reads)
 //! ```
 //! Prints the timeline and each node's `INFO replication`, checks the expectations and exits
 //! with status 1 when one fails (2 for a bad command line or file).
@@ -28,27 +29,35 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        ["run", file] => {
-            let text = match std::fs::read_to_string(file) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("replscope: cannot read {file}: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            match Scenario::parse(&text) {
-                Ok(s) => run(&s),
-                Err(e) => {
-                    eprintln!("replscope: {file}: {e}");
-                    ExitCode::from(2)
-                }
+        ["run", file] => match load(file) {
+            Ok(s) => run(&s),
+            Err(code) => code,
+        },
+        ["convert", file] => match load(file) {
+            Ok(s) => {
+                println!("{}", s.to_json());
+                ExitCode::SUCCESS
             }
-        }
+            Err(code) => code,
+        },
         _ => {
-            eprintln!("usage: replscope presets | replscope run FILE | replscope run --preset NAME");
+            eprintln!("usage: replscope presets | replscope run FILE | replscope run --preset NAME | replscope convert FILE");
             ExitCode::from(2)
         }
     }
+}
+
+/// A scenario file, read and checked; on failure the message is printed and the exit code
+/// returned.
+fn load(file: &str) -> Result<Scenario, ExitCode> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("replscope: cannot read {file}: {e}");
+        ExitCode::from(2)
+    })?;
+    Scenario::parse(&text).map_err(|e| {
+        eprintln!("replscope: {file}: {e}");
+        ExitCode::from(2)
+    })
 }
 
 fn run(s: &Scenario) -> ExitCode {
