@@ -38,9 +38,13 @@ fn thinned(p: &Payload) -> bool {
 }
 
 /// Follows the trace incrementally and knows what travels at the current time.
+///
+/// Positions in the trace are entry numbers of the run (`World::trace_base() + i` for
+/// `trace()[i]`), so forgetting the trace's beginning moves nothing here: a message keeps its
+/// id (the UI's key) and the follower its place.
 #[derive(Clone, Debug, Default)]
 pub struct Flights {
-    /// Trace entries consumed so far.
+    /// Trace entries consumed so far (an entry number of the run).
     cursor: usize,
     /// Sends not yet fully delivered, per (connection, receiver), oldest first.
     open: BTreeMap<(u64, String), VecDeque<Flight>>,
@@ -57,10 +61,11 @@ impl Flights {
     }
 
     /// Rebuilds for a trace seen from scratch (after a jump): only the last minute matters.
-    pub fn rebuild(trace: &[TraceEntry], now: u64) -> Flights {
+    /// `base`: the entry number of `trace[0]`.
+    pub fn rebuild(trace: &[TraceEntry], base: usize, now: u64) -> Flights {
         let start = trace.partition_point(|e| e.at + REBUILD_WINDOW_MS < now);
-        let mut f = Flights::starting_at(start);
-        f.follow(trace, now);
+        let mut f = Flights::starting_at(base + start);
+        f.follow(trace, base, now);
         f
     }
 
@@ -69,9 +74,11 @@ impl Flights {
         self.cursor
     }
 
-    /// Consumes new trace entries. `now` bounds how long landed messages are remembered.
-    pub fn follow(&mut self, trace: &[TraceEntry], now: u64) {
-        for (i, e) in trace.iter().enumerate().skip(self.cursor) {
+    /// Consumes new trace entries; `base` is the entry number of `trace[0]`. `now` bounds how
+    /// long landed messages are remembered.
+    pub fn follow(&mut self, trace: &[TraceEntry], base: usize, now: u64) {
+        for (i, e) in trace.iter().enumerate().skip(self.cursor.saturating_sub(base)) {
+            let i = base + i;
             match &e.kind {
                 TraceKind::Sent { conn, from, to, bytes, payload, preview } => {
                     let prev_sent_at = if thinned(payload) { self.last_thinned.insert((*conn, to.clone()), e.at) } else { None };
@@ -100,7 +107,7 @@ impl Flights {
                 _ => {}
             }
         }
-        self.cursor = self.cursor.max(trace.len());
+        self.cursor = self.cursor.max(base + trace.len());
         // Landed messages are kept 10 s of virtual time at most (the UI fades them far sooner).
         while self.landed.front().is_some_and(|f| f.done_at.unwrap_or(0) + 10_000 < now) {
             self.landed.pop_front();
@@ -203,13 +210,13 @@ mod tests {
     fn a_message_travels_then_lands_and_lingers() {
         let trace = vec![sent(100, 1, 40, Payload::Stream)];
         let mut f = Flights::default();
-        f.follow(&trace, 100);
+        f.follow(&trace, 0, 100);
         let m = f.at(150, 0, 100, 0, &lat(100));
         assert_eq!(m.len(), 1);
         assert!((m[0].progress - 0.5).abs() < 1e-9);
         assert_eq!(m[0].delivered, 0);
         let trace = vec![sent(100, 1, 40, Payload::Stream), delivered(200, 1, 40)];
-        f.follow(&trace, 200);
+        f.follow(&trace, 0, 200);
         assert_eq!(f.at(250, 100, 100, 0, &lat(100))[0].progress, 1.0);
         assert!(f.at(301, 100, 100, 0, &lat(100)).is_empty(), "gone after lingering");
     }
@@ -218,7 +225,7 @@ mod tests {
     fn deliveries_consume_sends_in_order_and_count_partial_progress() {
         let trace = vec![sent(0, 1, 100, Payload::RdbChunk), sent(1, 1, 10, Payload::Stream), delivered(5, 1, 60), delivered(6, 1, 45)];
         let mut f = Flights::default();
-        f.follow(&trace, 6);
+        f.follow(&trace, 0, 6);
         let m = f.at(6, 0, 100, 0, &lat(5));
         assert_eq!(m.len(), 1, "the RDB chunk landed; the stream bytes are half there");
         assert_eq!((m[0].payload.clone(), m[0].delivered, m[0].bytes), (Payload::Stream, 5, 10));
@@ -228,12 +235,12 @@ mod tests {
     fn a_reset_drops_what_was_on_the_wire_and_a_cut_holds_it() {
         let mut trace = vec![sent(0, 1, 10, Payload::Stream), sent(0, 2, 10, Payload::Ack)];
         let mut f = Flights::default();
-        f.follow(&trace, 0);
+        f.follow(&trace, 0, 0);
         let cut = |_: &str, _: &str| LinkConfig { cut: true, latency_ms: 10, ..LinkConfig::default() };
         let m = f.at(100, 0, 100, 0, &cut);
         assert!(m.iter().all(|m| m.held && m.progress <= 0.5));
         trace.push(TraceEntry { at: 1, kind: TraceKind::Closed { conn: 1, by: "reset".into() } });
-        f.follow(&trace, 1);
+        f.follow(&trace, 0, 1);
         assert_eq!(f.at(1, 0, 100, 0, &lat(1)).iter().map(|m| m.conn).collect::<Vec<_>>(), vec![2]);
     }
 
@@ -241,8 +248,8 @@ mod tests {
     fn a_rebuild_after_a_jump_sees_the_same_messages() {
         let trace = vec![sent(0, 1, 10, Payload::Stream), delivered(1, 1, 10), sent(70_000, 1, 5, Payload::Ping)];
         let mut straight = Flights::default();
-        straight.follow(&trace, 70_000);
-        let rebuilt = Flights::rebuild(&trace, 70_000);
+        straight.follow(&trace, 0, 70_000);
+        let rebuilt = Flights::rebuild(&trace, 0, 70_000);
         assert_eq!(straight.at(70_000, 0, 10, 0, &lat(1)), rebuilt.at(70_000, 0, 10, 0, &lat(1)));
         assert_eq!(rebuilt.cursor(), 3);
     }
@@ -251,7 +258,7 @@ mod tests {
     fn only_the_most_recent_messages_are_kept() {
         let trace: Vec<_> = (0..10).map(|i| sent(i, 1, 1, Payload::Stream)).collect();
         let mut f = Flights::default();
-        f.follow(&trace, 10);
+        f.follow(&trace, 0, 10);
         let m = f.at(10, 0, 3, 0, &lat(100));
         assert_eq!(m.iter().map(|m| m.id).collect::<Vec<_>>(), vec![7, 8, 9]);
     }
@@ -263,7 +270,7 @@ mod tests {
         trace.push(sent(15, 1, 10, Payload::Ping));
         trace.push(sent(16, 2, 10, Payload::Stream));
         let mut f = Flights::default();
-        f.follow(&trace, 40);
+        f.follow(&trace, 0, 40);
         let ids = |m: &[MessageView]| m.iter().map(|m| m.id).collect::<Vec<_>>();
         let m = f.at(40, 0, 100, 10, &lat(100));
         // Sends at 0, 10, 20, 30 lead their windows; the ping and the other connection's first
@@ -272,11 +279,29 @@ mod tests {
         // Later sends and deliveries do not change which ones are drawn.
         trace.extend((40..60).map(|i| sent(i, 1, 10, Payload::Stream)));
         trace.push(delivered(60, 1, 10 * 5));
-        f.follow(&trace, 60);
+        f.follow(&trace, 0, 60);
         let m = f.at(60, 100, 100, 10, &lat(100));
         assert_eq!(ids(&m), vec![0, 10, 20, 30, 40, 41, 42, 52]);
         assert_eq!(m[0].progress, 1.0, "the first send landed and lingers");
         // Spacing 0 draws them all.
         assert_eq!(f.at(60, 100, 1_000, 0, &lat(100)).len(), 62);
+    }
+
+    #[test]
+    fn forgetting_the_trace_beginning_keeps_ids_and_flights() {
+        let trace = vec![sent(0, 1, 10, Payload::Stream), sent(1, 1, 10, Payload::Ack), sent(2, 1, 10, Payload::Ping), delivered(3, 1, 10)];
+        let mut f = Flights::default();
+        f.follow(&trace, 0, 3);
+        let before = f.at(3, 100, 100, 0, &lat(100));
+        // The first two entries are forgotten: the slice now starts at entry 2.
+        let mut kept = trace[2..].to_vec();
+        f.follow(&kept, 2, 3);
+        assert_eq!(f.at(3, 100, 100, 0, &lat(100)), before, "nothing moved");
+        kept.push(sent(4, 1, 10, Payload::Stream));
+        f.follow(&kept, 2, 4);
+        let m = f.at(4, 100, 100, 0, &lat(100));
+        assert_eq!(m.iter().map(|m| m.id).collect::<Vec<_>>(), vec![0, 1, 2, 4], "a new send is named by its entry number");
+        assert_eq!(f.cursor(), 5);
+        assert_eq!(Flights::rebuild(&kept, 2, 4).cursor(), 5);
     }
 }
