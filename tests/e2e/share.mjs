@@ -59,8 +59,8 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'replscope-e2e-'));
 let passed = 0;
 let failed = 0;
 
-async function test(name, body) {
-  const context = await browser.newContext({ acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'], viewport: { width: 1300, height: 1000 } });
+async function test(name, body, options = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'], viewport: { width: 1300, height: 1000 }, ...options });
   const problems = [];
   const watch = (page) => {
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -154,6 +154,18 @@ await test('the build works from a subpath of a static host', async (page) => {
     host.kill();
   }
 });
+
+await test('with reduced motion the page waits for play, unless the link says autoplay', async (page) => {
+  await open(page);
+  assert((await page.locator(tid('play')).innerText()).includes('Play'), 'paused on open');
+  const t1 = await clock(page);
+  await sleep(500);
+  assert((await clock(page)) === t1, 'nothing moves');
+  await page.click(tid('play'));
+  await eventually('the clock to move', async () => (await clock(page)) !== t1);
+  await open(page, '?autoplay=1');
+  assert((await page.locator(tid('play')).innerText()).includes('Pause'), 'autoplay=1 plays');
+}, { reducedMotion: 'reduce' });
 
 // ---- embedding ----
 

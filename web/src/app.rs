@@ -23,7 +23,9 @@ pub fn App() -> impl IntoView {
     if let Some(t) = req.time_ms {
         ctl.open_at(t);
     }
-    ctl.playing.set(req.plays());
+    // With reduced motion asked for, nothing moves until the visitor presses play (a link
+    // that says autoplay=1 still plays).
+    ctl.playing.set(req.plays() && (req.autoplay == Some(true) || !prefers_reduced_motion()));
     ctl.start();
     let help = RwSignal::new(false);
     let problems = RwSignal::new(req.problems.clone());
@@ -54,6 +56,10 @@ pub fn App() -> impl IntoView {
             <HelpOverlay open=help/>
         </div>
     }
+}
+
+fn prefers_reduced_motion() -> bool {
+    window().match_media("(prefers-reduced-motion: reduce)").ok().flatten().is_some_and(|m| m.matches())
 }
 
 /// Page-wide keys (not while typing in a field; Space on a focused button is the button's).
