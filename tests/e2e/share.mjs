@@ -190,6 +190,16 @@ await test('the docs page embeds two scenarios showing only their chosen panels'
   assert((await frame.locator(tid('clock')).innerText()) !== t1, 'the embedded run plays');
 });
 
+await test('an embed of the topology fits a small iframe without scrolling', async (page) => {
+  for (const [w, h] of [[360, 300], [700, 420]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await open(page, '?scenario=cascade&embed=1&panels=topology&t=6000');
+    const [sw, sh] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]);
+    assert(sw <= w && sh <= h, `${w}×${h}: the page scrolls (${sw}×${sh})`);
+    assert(await page.locator(tid('node-r2')).isVisible(), `${w}×${h}: the deepest node shows`);
+  }
+});
+
 await test('the embed control gives an iframe snippet for this run', async (page) => {
   await open(page, '?scenario=failover');
   await page.click(tid('embed'));
