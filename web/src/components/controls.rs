@@ -17,8 +17,15 @@ pub fn speed_label(s: f64) -> String {
 #[component]
 pub fn Controls() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let time = move || ctl.time.get();
-    let frontier = move || ctl.frontier.get();
+    // While playing the clock and the scrubber follow the coarse tick (about ten times a wall
+    // second), not every frame; paused, stepping or seeking they show every change at once.
+    let tick = super::chart::coarse_tick(ctl);
+    let shown = Memo::new(move |_| {
+        let _ = tick.get();
+        (ctl.time.get_untracked(), ctl.frontier.get_untracked())
+    });
+    let time = move || shown.get().0;
+    let frontier = move || shown.get().1;
     let on_speed = move |ev: leptos::ev::Event| {
         if let Ok(v) = event_target_value(&ev).parse::<f64>() {
             ctl.speed.set(v);

@@ -27,6 +27,10 @@ pub fn payload_class(p: &Payload) -> (&'static str, &'static str) {
 /// Where each node is drawn: changes only when the tree does (a node added, removed, moved).
 type Places = Vec<(String, (f64, f64))>;
 
+/// The nodes as the boxes show them (see `Topology`).
+#[derive(Clone, Copy)]
+struct ShownNodes(Memo<Vec<NodeView>>);
+
 fn place_of(places: &Places, name: &str) -> Option<(f64, f64)> {
     places.iter().find(|(n, _)| n == name).map(|(_, c)| *c)
 }
@@ -48,6 +52,17 @@ pub fn Topology() -> impl IntoView {
         format!("0 0 {w} {h}")
     };
     provide_context(places);
+    // What the node boxes show: while playing, their offsets move every frame under load, so
+    // the boxes follow the coarse tick (about ten times a wall second, on the same frames as
+    // the chart and the backlog strips); paused, stepping, seeking or acting, every change
+    // shows at once, and so does a node added or moved.
+    let tick = super::chart::coarse_tick(ctl);
+    let shown = Memo::new(move |_| {
+        let _ = tick.get();
+        places.with(|_| ());
+        ctl.nodes.get_untracked()
+    });
+    provide_context(ShownNodes(shown));
 
     view! {
         <section class="panel topology" aria-labelledby="topology-title">
@@ -197,8 +212,9 @@ fn box_text(n: &NodeView) -> BoxText {
 #[component]
 fn NodeBox(name: String) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
+    let ShownNodes(nodes) = expect_context::<ShownNodes>();
     let key = name.clone();
-    let t = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().find(|n| n.name == key).map(box_text).unwrap_or_default()));
+    let t = Memo::new(move |_| nodes.with(|ns| ns.iter().find(|n| n.name == key).map(box_text).unwrap_or_default()));
     // Each part has its own memo, so the effects of the parts that did not change (most of
     // them, most frames: only the offset line moves under load) do not run.
     let part = move |f: fn(&BoxText) -> String| {
