@@ -26,12 +26,11 @@
 // Nothing about timing is asserted (it is a benchmark); it fails (exit 1) if the page logs
 // a console error or throws, or if the scenario cannot be built.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, eventually, freePort, sleep, waitForServer } from './harness.mjs';
+import { CHROMIUM_ARGS, eventually, serve, sleep, stopServer } from './harness.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = process.env.DIST ? path.resolve(process.env.DIST) : path.join(repoRoot, 'dist');
@@ -185,18 +184,8 @@ let browser;
 let failed = false;
 const problems = [];
 
-function stopServer() {
-  if (server && server.exitCode === null && server.pid) {
-    try {
-      process.kill(server.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 process.on('SIGINT', () => {
-  stopServer();
+  stopServer(server);
   process.exit(130);
 });
 
@@ -205,13 +194,8 @@ try {
     throw new Error(`${dist}/index.html not found: build the page first (scripts/bench-frames.sh does)`);
   }
   const wasm = readdirSync(dist).find((f) => f.endsWith('.wasm'));
-  const port = await freePort();
-  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  server.stderr.on('data', () => {});
-  const url = `http://127.0.0.1:${port}/`;
-  await waitForServer(url, 10_000);
+  let url;
+  ({ url, server } = await serve(dist));
 
   browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
@@ -335,7 +319,7 @@ try {
   for (const line of String(err?.stack ?? err).split('\n')) console.log(`#   ${line}`);
 } finally {
   if (browser) await browser.close().catch(() => {});
-  stopServer();
+  stopServer(server);
 }
 
 if (problems.length) {

@@ -51,6 +51,17 @@ export async function serve(dir) {
   return { url, server };
 }
 
+/** Stops a server started by `serve` (harmless if it already exited). */
+export function stopServer(server) {
+  if (server && server.exitCode === null && server.pid) {
+    try {
+      process.kill(server.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Polls `fn` until it returns a truthy value; throws with `what` and the last value seen. */
 export async function eventually(what, fn, ms = 8000) {
   const end = Date.now() + ms;

@@ -14,12 +14,12 @@
 // Prints `ok - name` / `not ok - name` per test and ends with `N passed, N failed`;
 // exits non-zero on any failure. Build first: see README / package.json "build:web".
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, eventually, freePort, sleep, waitForServer } from './harness.mjs';
+import { CHROMIUM_ARGS, eventually, serve, sleep, stopServer } from './harness.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = process.env.DIST ? path.resolve(process.env.DIST) : path.join(repoRoot, 'dist');
@@ -726,18 +726,8 @@ let BASE_URL;
 let passed = 0;
 let failed = 0;
 
-function stopServer() {
-  if (server && server.exitCode === null && server.pid) {
-    try {
-      process.kill(server.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 process.on('SIGINT', () => {
-  stopServer();
+  stopServer(server);
   process.exit(130);
 });
 
@@ -771,14 +761,7 @@ try {
   if (!existsSync(path.join(dist, 'index.html'))) {
     throw new Error(`${dist}/index.html not found: build the page first (npm run build:web)`);
   }
-  const port = await freePort();
-  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  server.stderr.on('data', () => {});
-  const url = `http://127.0.0.1:${port}/`;
-  BASE_URL = url;
-  await waitForServer(url, 10_000);
+  ({ url: BASE_URL, server } = await serve(dist));
   browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
 
   const filter = process.argv[2];
@@ -787,7 +770,7 @@ try {
     let ctx;
     const errors = [];
     try {
-      ctx = await openPage(url);
+      ctx = await openPage(BASE_URL);
       let timer;
       await Promise.race([
         t.fn(ctx.page),
@@ -807,7 +790,7 @@ try {
   report(false, 'set up the page', [err?.stack ?? err]);
 } finally {
   if (browser) await browser.close().catch(() => {});
-  stopServer();
+  stopServer(server);
 }
 
 console.log(`${passed} passed, ${failed} failed`);

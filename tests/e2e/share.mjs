@@ -4,13 +4,12 @@
 //
 // Prints `ok - name` / `not ok - name` per test and ends with `N passed, N failed`.
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, eventually, freePort, sleep } from './harness.mjs';
+import { CHROMIUM_ARGS, eventually, serve, sleep, stopServer } from './harness.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = process.env.DIST ? path.resolve(process.env.DIST) : path.join(repoRoot, 'dist');
@@ -43,16 +42,7 @@ if (!existsSync(path.join(dist, 'index.html'))) {
   console.error(`no build at ${dist}: run trunk build first`);
   process.exit(1);
 }
-const port = await freePort();
-const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], { stdio: 'ignore' });
-const base = `http://127.0.0.1:${port}/`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(base)).ok) break;
-  } catch {}
-  if (i > 100) throw new Error('static server did not start');
-  await sleep(100);
-}
+const { url: base, server } = await serve(dist);
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'replscope-e2e-'));
@@ -141,17 +131,15 @@ await test('the build works from a subpath of a static host', async (page) => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'replscope-host-'));
   mkdirSync(path.join(root, 'docs-site'));
   symlinkSync(dist, path.join(root, 'docs-site', 'replscope'));
-  const p2 = await freePort();
-  const host = spawn('python3', ['-m', 'http.server', String(p2), '--bind', '127.0.0.1', '--directory', root], { stdio: 'ignore' });
+  const host = await serve(root);
   try {
-    const sub = `http://127.0.0.1:${p2}/docs-site/replscope/`;
-    await eventually('the second server', async () => { try { return (await fetch(sub)).ok; } catch { return false; } });
+    const sub = `${host.url}docs-site/replscope/`;
     await page.goto(sub + '?scenario=cascade&t=3000');
     await page.locator(tid('node-r2')).waitFor({ timeout: 15000 });
     await page.goto(sub + 'docs/');
     await page.frameLocator(tid('embed-partial')).locator(tid('node-replica')).waitFor({ timeout: 15000 });
   } finally {
-    host.kill();
+    stopServer(host.server);
   }
 });
 
@@ -294,6 +282,6 @@ await test('a key named <img src=x onerror=alert(1)> is shown as text', async (p
 });
 
 await browser.close();
-server.kill();
+stopServer(server);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod browser;
 pub mod components;
+pub mod focus;
 pub mod history;
 pub mod keys;
 pub mod panic_banner;

@@ -123,7 +123,7 @@ impl Flights {
             head.delivered += take;
             bytes -= take;
             if head.delivered == head.bytes {
-                let mut done = q.pop_front().expect("front exists");
+                let Some(mut done) = q.pop_front() else { return };
                 done.done_at = Some(at);
                 self.landed.push_back(done);
                 if self.landed.len() > 2_000 {

@@ -47,6 +47,10 @@ fn from_args(args: &[String]) -> bool {
 
 /// The value of `CONFIG SET save <value>`, if that is what `line` is.
 fn config_set_save(line: &str) -> Option<String> {
+    // Called for every command step on every frame: skip parsing lines that cannot match.
+    if !line.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"save")) {
+        return None;
+    }
     let args = replscope_engine::split_args(line.as_bytes())?;
     let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_string()).collect();
     match words.as_slice() {

@@ -3,20 +3,13 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::focus::focus_when_open;
 use crate::keys::SHORTCUTS;
 
 #[component]
 pub fn HelpOverlay(open: RwSignal<bool>) -> impl IntoView {
     let close_ref = NodeRef::<html::Button>::new();
-    // `autofocus` is ignored for elements inserted after load: move focus into the dialog
-    // when it opens, so keyboard users are inside the modal they just opened.
-    Effect::new(move |_| {
-        if open.get() {
-            if let Some(b) = close_ref.get() {
-                let _ = b.focus();
-            }
-        }
-    });
+    focus_when_open(open, close_ref);
     view! {
         <Show when=move || open.get()>
             <div class="overlay" on:click=move |_| open.set(false)>

@@ -10,6 +10,7 @@ use replscope_view::svg_export::{render, DARK, LIGHT};
 use wasm_bindgen::JsCast;
 
 use crate::browser;
+use crate::focus::focus_when_open;
 use crate::sim_ctl::SimCtl;
 
 /// The iframe snippet for a link (`link` is `?…` or `#…` relative to `base`).
@@ -141,14 +142,7 @@ pub fn svg_size(svg: &str) -> (f64, f64) {
 fn EmbedDialog(open: RwSignal<bool>, link: Signal<String>) -> impl IntoView {
     let autoplay = RwSignal::new(true);
     let snippet_ref = NodeRef::<leptos::html::Textarea>::new();
-    // Focus moves into the dialog it opens (autofocus is ignored for late elements).
-    Effect::new(move |_| {
-        if open.get() {
-            if let Some(t) = snippet_ref.get() {
-                let _ = t.focus();
-            }
-        }
-    });
+    focus_when_open(open, snippet_ref);
     let chosen = RwSignal::new(vec!["topology", "controls", "narration", "backlog"]);
     let snippet = move || {
         let panels = chosen.get();
