@@ -258,3 +258,42 @@ fn a_replica_restarted_from_its_disk_continues_with_a_partial_resync() {
     w.run_for(3_000);
     assert_eq!(w.status("m").unwrap().sync_full, 2);
 }
+
+/// A pipeline written in one millisecond reaches the master as one read; the master runs it in
+/// one go and writes the replication stream once per replica (Redis's beforeSleep write), so
+/// the trace holds one delivery and one stream send for ten commands, with every byte.
+#[test]
+fn a_pipeline_arrives_whole_and_leaves_as_one_stream_write() {
+    let mut w = pair(5);
+    let c = w.client("m");
+    let before = w.trace().len();
+    let t0 = w.time();
+    let lines: Vec<String> = (0..10).map(|i| format!("SET key{i} value{i}")).collect();
+    for l in &lines {
+        w.command(c, l);
+    }
+    w.run_for(200);
+    let new = &w.trace()[before..];
+    let delivered_to_m: Vec<usize> = new
+        .iter()
+        .filter_map(|e| match &e.kind {
+            // Client bytes land at once (clients sit next to their node); ACKs come later.
+            TraceKind::Delivered { to, bytes, .. } if to == "m" && e.at == t0 => Some(*bytes),
+            _ => None,
+        })
+        .collect();
+    let pipeline: usize = lines.iter().map(|l| replscope_engine::resp::encode_command(&replscope_engine::split_args(l.as_bytes()).unwrap()).len()).sum();
+    assert_eq!(delivered_to_m, vec![pipeline], "one read of the whole pipeline");
+    let stream: Vec<usize> = new
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Sent { from, to, bytes, payload: replscope_sim::Payload::Stream, .. } if from == "m" && to == "r1" => Some(*bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stream.len(), 1, "one stream write for the pipeline: {stream:?}");
+    // The stream is the ten SETs (and the SELECT before the first one, if the stream needs it).
+    assert!(stream[0] >= pipeline, "{} < {pipeline}", stream[0]);
+    assert_eq!(w.take_replies(c).len(), 10);
+    assert_eq!(w.digest("m"), w.digest("r1"));
+}

@@ -508,7 +508,7 @@ impl World {
                 n.handle_timeout(now);
                 self.drain(node);
             }
-            Ev::Deliver { conn, to_b, bytes } => self.deliver(conn, to_b, bytes),
+            Ev::Deliver { conn, to_b } => self.deliver(conn, to_b),
             Ev::Closed { conn, to_b } => self.closed(conn, to_b),
             Ev::Arrive { conn } => self.arrive(conn),
             Ev::LoadTick { load } => self.load_tick(load),

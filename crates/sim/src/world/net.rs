@@ -1,6 +1,8 @@
 //! Simulated TCP connections: opening, bytes on the wire (bandwidth, latency, cuts), and
 //! closing, between a node and a client or between two nodes.
 
+use std::collections::VecDeque;
+
 use replscope_engine::{ConnId, Input, Millis};
 
 use super::names::NodeIx;
@@ -28,6 +30,9 @@ pub(super) struct Conn {
     busy: [u64; 2],
     /// Bytes waiting for a cut link to heal, per direction.
     held: [Vec<u8>; 2],
+    /// Bytes on the wire per direction, oldest first, with when each piece arrives. Each
+    /// piece has one `Ev::Deliver`, which hands over the oldest piece: TCP keeps the order.
+    in_flight: [VecDeque<(Millis, Vec<u8>)>; 2],
     /// Both ends are nodes (a replication link).
     pub(super) between_nodes: bool,
     pub(super) open: bool,
@@ -37,7 +42,7 @@ pub(super) struct Conn {
 impl Conn {
     fn new(a: End, b: End, now: Millis, between_nodes: bool, open: bool, established: bool) -> Conn {
         let t = now.0 * 1000;
-        Conn { a, b, busy: [t, t], held: [Vec::new(), Vec::new()], between_nodes, open, established }
+        Conn { a, b, busy: [t, t], held: [Vec::new(), Vec::new()], in_flight: Default::default(), between_nodes, open, established }
     }
 }
 
@@ -141,8 +146,9 @@ impl World {
         self.notify_closed(end);
     }
 
-    pub(super) fn deliver(&mut self, conn: u64, to_b: bool, bytes: Vec<u8>) {
-        let Some(c) = self.conns.get(&conn).filter(|c| c.open) else { return };
+    pub(super) fn deliver(&mut self, conn: u64, to_b: bool) {
+        let Some(c) = self.conns.get_mut(&conn).filter(|c| c.open) else { return };
+        let Some((_, bytes)) = c.in_flight[usize::from(!to_b)].pop_front() else { return };
         let end = if to_b { c.b } else { c.a };
         let now = self.now;
         match end {
@@ -263,7 +269,17 @@ impl World {
         let done = start.saturating_add(cfg.transmit_us(chunk.len()));
         c.busy[dir] = done;
         let arrives = Millis(done.div_ceil(1000)).saturating_add(cfg.latency_ms);
-        self.push(arrives, Ev::Deliver { conn, to_b: dir == 0, bytes: chunk });
+        // Writes that reach the peer in the same millisecond are one read for it, as a TCP
+        // receiver finds them all in its socket buffer: a pipeline arrives whole, and the
+        // node runs it in one go (and writes its replies and stream once, as Redis does).
+        if let Some((at, last)) = c.in_flight[dir].back_mut() {
+            if *at == arrives && last.len() + chunk.len() <= CHUNK {
+                last.extend_from_slice(&chunk);
+                return;
+            }
+        }
+        c.in_flight[dir].push_back((arrives, chunk));
+        self.push(arrives, Ev::Deliver { conn, to_b: dir == 0 });
     }
 
     /// A healed link from `a` to `b` lets waiting bytes go, in order.
@@ -305,6 +321,7 @@ impl World {
     fn shut(&mut self, id: u64) {
         let Some(c) = self.conns.get_mut(&id) else { return };
         c.open = false;
+        c.in_flight = Default::default();
         let (a, b) = (c.a, c.b);
         for end in [a, b] {
             if let End::Node { node, conn } = end {

@@ -9,8 +9,8 @@ use super::names::NodeIx;
 
 #[derive(Clone, Debug)]
 pub(super) enum Ev {
-    /// Bytes arrive at one end (`to_b`: at the acceptor).
-    Deliver { conn: u64, to_b: bool, bytes: Vec<u8> },
+    /// The oldest bytes in flight arrive at one end (`to_b`: at the acceptor).
+    Deliver { conn: u64, to_b: bool },
     /// The peer closed: tell this end.
     Closed { conn: u64, to_b: bool },
     /// A connection attempt reaches its target.
