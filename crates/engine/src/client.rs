@@ -70,7 +70,7 @@ pub struct Client {
     pub created: Millis,
     pub last_interaction: Millis,
     /// Full name of the last command run (`client|list`), for CLIENT LIST's `cmd=`.
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     /// Replies not yet handed to the driver.
     pub out: Vec<u8>,
     /// Close once `out` is flushed (QUIT, protocol errors, CLIENT KILL).
@@ -103,7 +103,7 @@ impl Client {
             parser: RequestParser::new(),
             created: now,
             last_interaction: now,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
             out: Vec::new(),
             close_after_reply: false,
             repl_conf: ReplConf::default(),

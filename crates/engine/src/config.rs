@@ -142,11 +142,28 @@ impl std::fmt::Display for ConfigError {
 #[derive(Clone, Debug)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    hot: Hot,
+}
+
+/// Directives every command reads, parsed once whenever one is set (a map lookup and a parse
+/// per command and directive were a measurable share of the simulator's time).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hot {
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: i64,
+    pub maxmemory: i64,
+    pub min_replicas_to_write: i64,
+    pub min_replicas_max_lag: i64,
+    pub requirepass_set: bool,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { values: PARAMS.iter().map(|p| (p.name, p.default.to_string())).collect() }
+        let mut c = Config { values: PARAMS.iter().map(|p| (p.name, p.default.to_string())).collect(), hot: Hot::default() };
+        c.refresh_hot();
+        c
     }
 }
 
@@ -295,7 +312,26 @@ impl Config {
             Kind::Save => normalize_save(value).ok_or_else(|| invalid("Invalid save parameters".into()))?,
         };
         self.values.insert(canonical, stored);
+        self.refresh_hot();
         Ok(())
+    }
+
+    /// The per-command directives, already parsed.
+    pub fn hot(&self) -> &Hot {
+        &self.hot
+    }
+
+    fn refresh_hot(&mut self) {
+        self.hot = Hot {
+            proto_max_bulk_len: self.int("proto-max-bulk-len"),
+            client_query_buffer_limit: self.int("client-query-buffer-limit"),
+            maxmemory: self.int("maxmemory"),
+            min_replicas_to_write: self.int("min-replicas-to-write"),
+            min_replicas_max_lag: self.int("min-replicas-max-lag"),
+            requirepass_set: !self.text("requirepass").is_empty(),
+            replica_read_only: self.bool("replica-read-only"),
+            replica_serve_stale_data: self.bool("replica-serve-stale-data"),
+        };
     }
 }
 

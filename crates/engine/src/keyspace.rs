@@ -4,7 +4,9 @@
 //! looks as unordered as Redis's dict but is the same on every platform and every run, and
 //! a SCAN cursor is simply "the next hash to visit".
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use rustc_hash::FxHashMap;
 
 use indexmap::{IndexMap, IndexSet};
 
@@ -116,7 +118,9 @@ pub struct Entry {
 
 #[derive(Clone, Debug, Default)]
 pub struct Db {
-    entries: HashMap<Vec<u8>, Entry>,
+    /// Fx hashing: every command looks keys up here, and SipHash's DoS resistance buys
+    /// nothing in a simulation (iteration order comes from `order`, not from this map).
+    entries: FxHashMap<Vec<u8>, Entry>,
     /// (order hash, key): the iteration order.
     order: BTreeSet<(u64, Vec<u8>)>,
     /// (expire time, key): volatile keys, soonest first, for the active expire cycle.
@@ -171,6 +175,21 @@ impl Db {
         }
         self.order.insert((order_hash(key), key.to_vec()));
         self.entries.insert(key.to_vec(), Entry { value, expire_at: None, lru: 0 });
+    }
+
+    /// `set` of a string value, overwriting an existing string in place (SET's common case:
+    /// no allocation and no free for a key that already holds a string).
+    pub fn set_string(&mut self, key: &[u8], val: &[u8], keep_ttl: bool) {
+        match self.entries.get_mut(key) {
+            // (A buffer far larger than the new value is not kept: memory would stay held.)
+            Some(Entry { value: Value::Str(old), expire_at, .. })
+                if (keep_ttl || expire_at.is_none()) && old.capacity() <= 2 * val.len() + 64 =>
+            {
+                old.clear();
+                old.extend_from_slice(val);
+            }
+            _ => self.set(key, Value::Str(val.to_vec()), keep_ttl),
+        }
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {

@@ -88,14 +88,38 @@ impl Frame {
 /// Encodes a command (or a propagated write) as a RESP array of bulk strings.
 pub fn encode_command<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
     let mut out = Vec::new();
-    line(&mut out, b'*', args.len().to_string().as_bytes());
+    encode_command_into(&mut out, args);
+    out
+}
+
+/// `encode_command`, appended to `out` (the stream and the backlog are written this way, with
+/// no buffer per command: every replicated write comes through here).
+pub fn encode_command_into<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
+    count_line(out, b'*', args.len());
     for a in args {
         let a = a.as_ref();
-        line(&mut out, b'$', a.len().to_string().as_bytes());
+        count_line(out, b'$', a.len());
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
-    out
+}
+
+/// `*<n>\r\n` or `$<n>\r\n`, the digits written without a String.
+fn count_line(out: &mut Vec<u8>, tag: u8, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push(tag);
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn line(out: &mut Vec<u8>, tag: u8, body: &[u8]) {

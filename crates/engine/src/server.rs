@@ -150,7 +150,7 @@ impl Server {
         self.stats.expired_keys += 1;
         self.save.dirty += 1;
         // Lazy expiry is a write of the running command: replicas get a DEL.
-        self.repl.propagate(db, vec![b"DEL".to_vec(), key.to_vec()]);
+        self.repl.propagate(db, &[&b"DEL"[..], key]);
         true
     }
 
@@ -174,8 +174,10 @@ impl Server {
         if self.expire_if_needed(db, key, now) {
             return None;
         }
-        self.db_mut(db).touch(key, now.as_u64());
-        self.db_mut(db).get_mut(key)
+        // One lookup for the touch and the entry: every write comes through here.
+        let e = self.db_mut(db).get_mut(key)?;
+        e.lru = now.as_u64();
+        Some(e)
     }
 
     /// The active expire cycle: removes keys whose TTL passed, a bounded number per call.
@@ -190,7 +192,7 @@ impl Server {
             for key in self.dbs[db].expired_keys(now.as_u64(), PER_DB_LIMIT) {
                 self.dbs[db].remove(&key);
                 self.stats.expired_keys += 1;
-                self.repl.propagate(db, vec![b"DEL".to_vec(), key]);
+                self.repl.propagate(db, &[&b"DEL"[..], &key]);
                 self.repl.flush_pending();
                 removed += 1;
             }

@@ -9,7 +9,7 @@
 //! exactly as in Redis 7.0.
 
 use crate::backlog::Backlog;
-use crate::resp::encode_command;
+use crate::resp::{encode_command, encode_command_into};
 
 pub const ZERO_ID: &str = "0000000000000000000000000000000000000000";
 
@@ -24,8 +24,10 @@ pub struct ReplState {
     pub backlog: Option<Backlog>,
     /// `slaveseldb`: the DB the stream last selected (-1 forces a SELECT).
     pub seldb: i64,
-    /// Writes of the command being executed, with their DB.
-    pending: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Writes of the command being executed: their DB and where their RESP encoding lies in
+    /// `pending_bytes` (encoded once, when queued).
+    pending: Vec<(usize, std::ops::Range<usize>)>,
+    pending_bytes: Vec<u8>,
     /// Stream bytes written since the node last handed them to its replicas.
     outbox: Vec<u8>,
     /// A replica never writes its own stream: it forwards its master's.
@@ -42,38 +44,48 @@ impl ReplState {
             backlog: None,
             seldb: -1,
             pending: Vec::new(),
+            pending_bytes: Vec::new(),
             outbox: Vec::new(),
             is_replica: false,
         }
     }
 
     /// Queues one write of the running command.
-    pub fn propagate(&mut self, db: usize, args: Vec<Vec<u8>>) {
+    pub fn propagate<A: AsRef<[u8]>>(&mut self, db: usize, args: &[A]) {
         if !self.is_replica {
-            self.pending.push((db, args));
+            let start = self.pending_bytes.len();
+            encode_command_into(&mut self.pending_bytes, args);
+            self.pending.push((db, start..self.pending_bytes.len()));
         }
     }
 
     /// Ends the running command: writes its queued writes to the stream.
     pub fn flush_pending(&mut self) {
+        let Some((first_db, _)) = self.pending.first() else { return };
+        let first_db = *first_db;
         let ops = std::mem::take(&mut self.pending);
-        let Some((first_db, _)) = ops.first() else { return };
+        let bytes = std::mem::take(&mut self.pending_bytes);
         let wrap = ops.len() > 1;
         if wrap {
             // MULTI carries the first write's DB, so its SELECT comes before MULTI.
-            self.feed(Some(*first_db), &[b"MULTI".to_vec()]);
+            self.feed(Some(first_db), &encode_command(&[b"MULTI"]));
         }
         let last_db = ops.last().map(|(db, _)| *db);
-        for (db, args) in &ops {
-            self.feed(Some(*db), args);
+        for (db, range) in &ops {
+            self.feed(Some(*db), &bytes[range.clone()]);
         }
         if wrap {
-            self.feed(last_db, &[b"EXEC".to_vec()]);
+            self.feed(last_db, &encode_command(&[b"EXEC"]));
         }
+        // Keep both buffers' capacity for the next command.
+        self.pending = ops;
+        self.pending.clear();
+        self.pending_bytes = bytes;
+        self.pending_bytes.clear();
     }
 
-    /// Appends one command to the stream (with a SELECT first if `db` differs).
-    fn feed(&mut self, db: Option<usize>, args: &[Vec<u8>]) {
+    /// Appends one encoded command to the stream (with a SELECT first if `db` differs).
+    fn feed(&mut self, db: Option<usize>, command: &[u8]) {
         if self.backlog.is_none() {
             return;
         }
@@ -84,7 +96,7 @@ impl ReplState {
                 self.seldb = db as i64;
             }
         }
-        self.append(&encode_command(args));
+        self.append(command);
     }
 
     /// Raw stream bytes: into the backlog, advancing the offset.
@@ -97,12 +109,21 @@ impl ReplState {
 
     /// A command written as is, with no SELECT (the master's periodic `ping`).
     pub fn feed_raw_command(&mut self, args: &[Vec<u8>]) {
-        self.feed(None, args);
+        self.feed(None, &encode_command(args));
     }
 
-    /// The bytes written since the last call, for the replicas' buffers.
+    /// The bytes written since the last call, for the replicas' buffers (hand the buffer back
+    /// with `return_outbox` to reuse it).
     pub fn take_outbox(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// Gives back the buffer `take_outbox` returned, emptied, unless new bytes came meanwhile.
+    pub fn return_outbox(&mut self, mut buf: Vec<u8>) {
+        if self.outbox.is_empty() {
+            buf.clear();
+            self.outbox = buf;
+        }
     }
 
     /// Creates the backlog at the current offset (replication will do this when the first
@@ -128,7 +149,7 @@ mod tests {
     #[test]
     fn no_backlog_means_no_offset_movement() {
         let mut r = ReplState::new("x".into());
-        r.propagate(0, args(&["SET", "a", "1"]));
+        r.propagate(0, &args(&["SET", "a", "1"]));
         r.flush_pending();
         assert_eq!(r.offset, 0);
     }
@@ -137,11 +158,11 @@ mod tests {
     fn select_is_emitted_on_db_change_and_multi_wraps_several_writes() {
         let mut r = ReplState::new("x".into());
         r.create_backlog(1 << 20);
-        r.propagate(0, args(&["SET", "a", "1"]));
+        r.propagate(0, &args(&["SET", "a", "1"]));
         r.flush_pending();
         assert_eq!(r.offset, 50, "SELECT 0 (23) + SET a 1 (27), as exp1 measured");
-        r.propagate(2, args(&["SET", "m3", "3"]));
-        r.propagate(0, args(&["SET", "m4", "4"]));
+        r.propagate(2, &args(&["SET", "m3", "3"]));
+        r.propagate(0, &args(&["SET", "m4", "4"]));
         r.flush_pending();
         let s = stream(&r);
         let tail = &s[50..];

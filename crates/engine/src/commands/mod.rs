@@ -75,14 +75,14 @@ impl Ctx<'_> {
 
     /// Queues a write for the replication stream, in the client's DB.
     pub fn propagate(&mut self, args: Vec<Vec<u8>>) {
-        // Every write counts towards the `save` rules, on masters and replicas alike.
-        self.server.save.dirty += 1;
-        self.server.repl.propagate(self.db, args);
+        self.propagate_as_is(&args);
     }
 
     /// Queues the command exactly as the client sent it.
     pub fn propagate_as_is(&mut self, args: &[Vec<u8>]) {
-        self.propagate(args.to_vec());
+        // Every write counts towards the `save` rules, on masters and replicas alike.
+        self.server.save.dirty += 1;
+        self.server.repl.propagate(self.db, args);
     }
 }
 
@@ -101,7 +101,7 @@ pub enum Lookup {
 /// Finds the spec for `args` (case-insensitive; containers resolve their subcommand).
 pub fn lookup(args: &[Vec<u8>]) -> Lookup {
     let Some(name) = args.first() else { return Lookup::Unknown };
-    let Some(spec) = TABLE.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name)) else {
+    let Some(spec) = top_level(name) else {
         return Lookup::Unknown;
     };
     if spec.subcommands.is_empty() || args.len() < 2 {
@@ -113,6 +113,24 @@ pub fn lookup(args: &[Vec<u8>]) -> Lookup {
         Some(s) => Lookup::Found(s),
         None => Lookup::UnknownSubcommand,
     }
+}
+
+/// The command named `name` (any case): a hash lookup, as every command runs one.
+fn top_level(name: &[u8]) -> Option<&'static Spec> {
+    static INDEX: std::sync::OnceLock<rustc_hash::FxHashMap<&'static [u8], &'static Spec>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut m = rustc_hash::FxHashMap::default();
+        for s in TABLE {
+            m.entry(s.name.as_bytes()).or_insert(s);
+        }
+        m
+    });
+    // Names are short: lower-case them on the stack. Longer input names no command.
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    index.get(&*lower).copied()
 }
 
 /// Commands the engine implements (COMMAND COUNT reports this, not redis-server's 240).

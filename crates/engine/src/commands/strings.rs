@@ -120,7 +120,7 @@ fn set_generic(
     cmd: &str,
     ok: Frame,
     abort: Frame,
-    as_is: Vec<Vec<u8>>,
+    as_is: &[Vec<u8>],
 ) -> CmdResult {
     let when = match o.expire {
         Some(e) => Some(expire_ms(ctx, e, cmd)?),
@@ -133,13 +133,13 @@ fn set_generic(
     }
     let keep_ttl = o.keepttl || when.is_some();
     let db = ctx.server.db_mut(ctx.db);
-    db.set(key, Value::Str(val.to_vec()), keep_ttl);
+    db.set_string(key, val, keep_ttl);
     if let Some(at) = when {
         db.set_expire(key, at.max(0) as u64);
         // Relative and absolute expires alike travel as an absolute PXAT.
         ctx.propagate(argv([b"SET", key, val, b"PXAT", at.to_string().as_bytes()]));
     } else {
-        ctx.propagate(as_is);
+        ctx.propagate_as_is(as_is);
     }
     Ok(old.unwrap_or(ok))
 }
@@ -147,23 +147,26 @@ fn set_generic(
 pub fn set(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = parse_opts(&a[3..], true)?;
     // The stream never carries GET: replicas have nobody to answer.
-    let as_is = a.iter().enumerate().filter(|(i, x)| *i < 3 || !eq_ic(x, "get")).map(|(_, x)| x.clone()).collect();
-    set_generic(ctx, &a[1], &a[2], &o, "set", Frame::ok(), Frame::Null, as_is)
+    if !o.get {
+        return set_generic(ctx, &a[1], &a[2], &o, "set", Frame::ok(), Frame::Null, a);
+    }
+    let as_is: Vec<Vec<u8>> = a.iter().enumerate().filter(|(i, x)| *i < 3 || !eq_ic(x, "get")).map(|(_, x)| x.clone()).collect();
+    set_generic(ctx, &a[1], &a[2], &o, "set", Frame::ok(), Frame::Null, &as_is)
 }
 
 pub fn setnx(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = StrOpts { nx: true, ..Default::default() };
-    set_generic(ctx, &a[1], &a[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0), a.to_vec())
+    set_generic(ctx, &a[1], &a[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0), a)
 }
 
 pub fn setex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = StrOpts { expire: Some(Expire { value: &a[2], seconds: true, absolute: false }), ..Default::default() };
-    set_generic(ctx, &a[1], &a[3], &o, "setex", Frame::ok(), Frame::Null, a.to_vec())
+    set_generic(ctx, &a[1], &a[3], &o, "setex", Frame::ok(), Frame::Null, a)
 }
 
 pub fn psetex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let o = StrOpts { expire: Some(Expire { value: &a[2], seconds: false, absolute: false }), ..Default::default() };
-    set_generic(ctx, &a[1], &a[3], &o, "psetex", Frame::ok(), Frame::Null, a.to_vec())
+    set_generic(ctx, &a[1], &a[3], &o, "psetex", Frame::ok(), Frame::Null, a)
 }
 
 pub fn getset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {

@@ -29,7 +29,7 @@ impl Node {
             self.server.dbs[db].remove(&key);
             self.server.stats.evicted_keys += 1;
             self.server.save.dirty += 1;
-            self.server.repl.propagate(db, vec![b"DEL".to_vec(), key]);
+            self.server.repl.propagate(db, &[&b"DEL"[..], &key]);
             self.server.repl.flush_pending();
             evicted += 1;
         }

@@ -462,6 +462,7 @@ impl Node {
                 ReplicaState::Online => c.out.extend_from_slice(&bytes),
             }
         }
+        self.server.repl.return_outbox(bytes);
         for id in over_limit {
             let Some(c) = self.clients.get_mut(&id) else { continue };
             c.close_after_reply = true;

@@ -228,7 +228,7 @@ impl Node {
                 self.master_conn_closed(now, conn, "Master closed the connection during the handshake");
             }
             Input::Received { conn, bytes } => {
-                let limit = self.server.config.int("client-query-buffer-limit").max(0) as usize;
+                let limit = self.server.config.hot().client_query_buffer_limit.max(0) as usize;
                 let Some(client) = self.clients.get_mut(&conn.0) else { return };
                 self.server.stats.total_net_input_bytes += bytes.len() as u64;
                 self.server.stats.total_reads_processed += 1;
@@ -371,7 +371,7 @@ impl Node {
     }
 
     fn auth_required(&self, client: &Client) -> bool {
-        !client.authenticated && !self.server.config.text("requirepass").is_empty()
+        !client.authenticated && self.server.config.hot().requirepass_set
     }
 
     /// Runs every whole command buffered for client `id`, unless the node is blocked.
@@ -385,7 +385,7 @@ impl Node {
                 return;
             }
             let limits = RequestLimits {
-                max_bulk_len: self.server.config.int("proto-max-bulk-len"),
+                max_bulk_len: self.server.config.hot().proto_max_bulk_len,
                 auth_required: self.auth_required(client),
             };
             let Some(client) = self.clients.get_mut(&id) else { return };
@@ -486,7 +486,7 @@ impl Node {
         }
         let in_multi = client.multi.is_some();
         let denyoom = spec.flags & commands::DENY_OOM != 0 || (in_multi && !matches!(spec.name, "exec" | "discard"));
-        if !client.is_master && self.server.config.int("maxmemory") > 0 && self.perform_evictions(now) && denyoom {
+        if !client.is_master && self.server.config.hot().maxmemory > 0 && self.perform_evictions(now) && denyoom {
             return Some(self.reject(id, Frame::err("OOM command not allowed when used memory > 'maxmemory'.")));
         }
         let Some(client) = self.clients.get(&id) else { return None };
@@ -659,7 +659,7 @@ impl Node {
         self.finished_calls.push(spec.name);
         self.running = Some(spec.name);
         if let Some(c) = self.clients.get_mut(&id) {
-            c.last_cmd = spec.name.to_string();
+            c.last_cmd = spec.name;
         }
     }
 
@@ -707,11 +707,11 @@ impl Node {
         if client.is_master {
             return None;
         }
-        if self.server.config.bool("replica-read-only") && spec.flags & commands::WRITE != 0 {
+        if self.server.config.hot().replica_read_only && spec.flags & commands::WRITE != 0 {
             return Some(Frame::err("READONLY You can't write against a read only replica."));
         }
         if link.state != replica::LinkState::Connected
-            && !self.server.config.bool("replica-serve-stale-data")
+            && !self.server.config.hot().replica_serve_stale_data
             && spec.flags & commands::STALE_OK == 0
         {
             return Some(Frame::err(

@@ -85,7 +85,7 @@ impl Node {
         for db in 0..self.server.dbs.len() {
             for key in self.server.dbs[db].expired_keys(now.as_u64(), usize::MAX) {
                 self.server.dbs[db].remove(&key);
-                self.server.repl.propagate(db, vec![b"DEL".to_vec(), key]);
+                self.server.repl.propagate(db, &[&b"DEL"[..], &key]);
                 self.server.repl.flush_pending();
                 expired += 1;
             }

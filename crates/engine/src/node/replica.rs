@@ -751,9 +751,9 @@ impl Node {
         let Some(link) = self.link.as_mut() else { return };
         let new_off = link.read_reploff - buffered;
         let n = (new_off - link.reploff).clamp(0, link.unapplied.len() as i64) as usize;
-        let applied: Vec<u8> = link.unapplied.drain(..n).collect();
         link.reploff = new_off;
-        self.server.repl.append(&applied);
+        self.server.repl.append(&link.unapplied[..n]);
+        link.unapplied.drain(..n);
         self.distribute_stream();
     }
 

@@ -102,10 +102,11 @@ impl Node {
 
     /// NOREPLICAS: a master with too few good replicas refuses writes.
     pub(super) fn too_few_replicas(&self) -> bool {
-        let min = self.server.config.int("min-replicas-to-write");
+        let hot = self.server.config.hot();
+        let min = hot.min_replicas_to_write;
         self.link.is_none()
             && min > 0
-            && self.server.config.int("min-replicas-max-lag") > 0
+            && hot.min_replicas_max_lag > 0
             && (self.server.good_replicas as i64) < min
     }
 
