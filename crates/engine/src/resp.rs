@@ -219,6 +219,11 @@ pub struct RequestParser {
     /// Length of the bulk being read, -1 before its `$` line.
     bulk_len: i64,
     args: Vec<Vec<u8>>,
+    /// A finished command's argument vector, handed back to be refilled: parsing then
+    /// allocates nothing for commands no bigger than the last one.
+    spare: Vec<Vec<u8>>,
+    /// Arguments of the current multibulk read so far (`args` may hold spare slots past it).
+    filled: usize,
 }
 
 impl RequestParser {
@@ -249,6 +254,7 @@ impl RequestParser {
         self.multibulk_left = 0;
         self.bulk_len = -1;
         self.args.clear();
+        self.filled = 0;
     }
 
     /// The next whole command, `Ok(None)` if more input is needed. An empty command
@@ -320,7 +326,9 @@ impl RequestParser {
                 return Ok(Step::Empty);
             }
             self.multibulk_left = count;
-            self.args = Vec::with_capacity((count as usize).min(ARGV_PREALLOC_MAX));
+            self.args = std::mem::take(&mut self.spare);
+            self.args.reserve((count as usize).min(ARGV_PREALLOC_MAX));
+            self.filled = 0;
         }
         while self.multibulk_left > 0 {
             if self.bulk_len == -1 {
@@ -355,12 +363,28 @@ impl RequestParser {
                 return Ok(Step::Need);
             }
             // Like redis-server, the two bytes after the payload are skipped, not checked.
-            self.args.push(self.buf[self.pos..self.pos + len].to_vec());
+            let arg = &self.buf[self.pos..self.pos + len];
+            match self.args.get_mut(self.filled) {
+                Some(slot) => {
+                    slot.clear();
+                    slot.extend_from_slice(arg);
+                }
+                None => self.args.push(arg.to_vec()),
+            }
+            self.filled += 1;
             self.pos += len + 2;
             self.bulk_len = -1;
             self.multibulk_left -= 1;
         }
+        self.args.truncate(self.filled);
         Ok(Step::Command(std::mem::take(&mut self.args)))
+    }
+
+    /// Takes back a command's arguments once it ran, to parse the next one into.
+    pub fn recycle(&mut self, args: Vec<Vec<u8>>) {
+        if args.capacity() > 0 && self.spare.capacity() == 0 {
+            self.spare = args;
+        }
     }
 
     /// `strchr(p, '\r')`: the first CR at or after `from`, unless a NUL byte comes first.

@@ -403,8 +403,13 @@ impl Node {
                         return;
                     }
                     self.server.executing_master = from_master;
-                    let reply = self.execute(now, id, args);
+                    let mut args = args;
+                    let reply = self.execute(now, id, &mut args);
                     self.server.executing_master = false;
+                    // The argument buffers serve the client's next command.
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.parser.recycle(args);
+                    }
                     // The command (or EXEC) is over: its writes go to the stream as one unit.
                     self.server.repl.flush_pending();
                     self.distribute_stream();
@@ -440,19 +445,20 @@ impl Node {
     }
 
     /// `processCommand`: checks, then MULTI queuing or the call. `None`: no reply at all.
-    fn execute(&mut self, now: Millis, id: u64, args: Vec<Vec<u8>>) -> Option<Frame> {
+    /// `args` is left empty if the command keeps it (MULTI queues it).
+    fn execute(&mut self, now: Millis, id: u64, args: &mut Vec<Vec<u8>>) -> Option<Frame> {
         self.running = None;
         self.looked_up = None;
         let reply = self.execute_checked(now, id, args);
         self.running = None;
         self.looked_up = None;
-        for name in std::mem::take(&mut self.finished_calls) {
+        for name in self.finished_calls.drain(..) {
             self.server.stats.commands.entry(name).or_default().calls += 1;
         }
         reply
     }
 
-    fn execute_checked(&mut self, now: Millis, id: u64, args: Vec<Vec<u8>>) -> Option<Frame> {
+    fn execute_checked(&mut self, now: Millis, id: u64, args: &mut Vec<Vec<u8>>) -> Option<Frame> {
         if args[0].eq_ignore_ascii_case(b"quit") {
             if let Some(c) = self.clients.get_mut(&id) {
                 c.close_after_reply = true;
@@ -520,7 +526,7 @@ impl Node {
             }
             _ if in_multi => {
                 if let Some(m) = self.clients.get_mut(&id)?.multi.as_mut() {
-                    m.queue.push(args);
+                    m.queue.push(std::mem::take(args));
                 }
                 Some(Frame::Simple("QUEUED".into()))
             }
@@ -732,7 +738,8 @@ impl Node {
         }) else {
             return;
         };
-        let reply = self.execute(now, id, args);
+        let mut args = args;
+        let reply = self.execute(now, id, &mut args);
         self.server.repl.flush_pending();
         self.distribute_stream();
         let offset = self.server.repl.offset;
