@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use indexmap::{IndexMap, IndexSet};
 
+use crate::keyspace_key::Key;
 use crate::resp::string2ll;
 
 /// `set-max-intset-entries`: beyond this a set of integers stops being an (ordered) intset.
@@ -120,7 +121,7 @@ pub struct Entry {
 pub struct Db {
     /// Fx hashing: every command looks keys up here, and SipHash's DoS resistance buys
     /// nothing in a simulation (iteration order comes from `order`, not from this map).
-    entries: FxHashMap<Vec<u8>, Entry>,
+    entries: FxHashMap<Key, Entry>,
     /// (order hash, key): the iteration order.
     order: BTreeSet<(u64, Vec<u8>)>,
     /// (expire time, key): volatile keys, soonest first, for the active expire cycle.
@@ -142,7 +143,7 @@ impl Db {
 
     /// Estimated memory of every key and value (dict entry, key, value).
     pub fn approx_bytes(&self) -> usize {
-        self.entries.iter().map(|(k, e)| 24 + k.len() + 9 + e.value.approx_bytes()).sum()
+        self.entries.iter().map(|(k, e)| 24 + k.as_bytes().len() + 9 + e.value.approx_bytes()).sum()
     }
 
     /// The entry, whether or not it is logically expired (callers expire first).
@@ -174,7 +175,7 @@ impl Db {
             return;
         }
         self.order.insert((order_hash(key), key.to_vec()));
-        self.entries.insert(key.to_vec(), Entry { value, expire_at: None, lru: 0 });
+        self.entries.insert(Key::new(key), Entry { value, expire_at: None, lru: 0 });
     }
 
     /// `set` of a string value, overwriting an existing string in place (SET's common case:
@@ -236,7 +237,7 @@ impl Db {
 
     /// Keys and entries in iteration order.
     pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
-        self.order.iter().filter_map(|(_, k)| self.entries.get_key_value(k))
+        self.order.iter().filter_map(|(_, k)| self.entries.get(k.as_slice()).map(|e| (k, e)))
     }
 
     /// One SCAN step: up to `count` keys from `cursor` on, and the cursor to continue from

@@ -40,6 +40,7 @@ mod digest;
 mod glob;
 mod info;
 mod keyspace;
+mod keyspace_key;
 mod ldouble;
 mod node;
 pub mod rdb;

@@ -77,8 +77,10 @@ pub struct MasterLink {
     pub master_client: Option<u64>,
     pub reploff: i64,
     pub read_reploff: i64,
-    /// Master stream bytes read but not yet applied (what sub-replicas will get).
+    /// Master stream bytes read but not yet applied (what sub-replicas will get), from
+    /// `unapplied_from` on: applied bytes are skipped, not moved, until the buffer empties.
     pub unapplied: Vec<u8>,
+    pub unapplied_from: usize,
     /// `repl_down_since` (None: never up, or reset by REPLICAOF NO ONE).
     pub down_since: Option<Millis>,
     /// The loaded dataset becomes visible then; clients get -LOADING before.
@@ -93,6 +95,11 @@ pub struct MasterLink {
 const LOAD_BYTES_PER_MS: usize = 100_000;
 
 impl MasterLink {
+    fn clear_unapplied(&mut self) {
+        self.unapplied.clear();
+        self.unapplied_from = 0;
+    }
+
     pub fn new(host: String, port: u16, cached: Option<Cached>, now: Millis) -> MasterLink {
         MasterLink {
             host,
@@ -108,6 +115,7 @@ impl MasterLink {
             reploff: 0,
             read_reploff: 0,
             unapplied: Vec::new(),
+            unapplied_from: 0,
             down_since: None,
             loading_until: None,
             ack_after_load: false,
@@ -265,7 +273,7 @@ impl Node {
             l.master_client = None;
             l.conn = None;
             l.down_since = Some(now);
-            l.unapplied.clear();
+            l.clear_unapplied();
         }
         self.log(LogLevel::Notice, format!("Reconnecting to MASTER {}:{}", link.host, link.port));
         self.connect_to_master(now);
@@ -714,7 +722,7 @@ impl Node {
         link.reploff = reploff;
         link.read_reploff = reploff;
         link.master_client = Some(conn.0);
-        link.unapplied.clear();
+        link.clear_unapplied();
         let rest = std::mem::take(&mut link.inbuf);
         let addr = format!("{}:{}", link.host, link.port);
         let mut client = Client::new(conn.0, addr, String::new(), now, true);
@@ -731,6 +739,13 @@ impl Node {
     pub(super) fn master_stream_bytes(&mut self, now: Millis, conn: ConnId, bytes: &[u8]) {
         if let Some(l) = self.link.as_mut() {
             l.read_reploff += bytes.len() as i64;
+            if l.unapplied_from == l.unapplied.len() {
+                l.clear_unapplied();
+            } else if l.unapplied_from > 64 * 1024 {
+                // A command always straddling reads: compact now and then, not per command.
+                l.unapplied.drain(..l.unapplied_from);
+                l.unapplied_from = 0;
+            }
             l.unapplied.extend_from_slice(bytes);
         }
         if let Some(c) = self.clients.get_mut(&conn.0) {
@@ -750,10 +765,11 @@ impl Node {
         let buffered = c.parser.buffered() as i64;
         let Some(link) = self.link.as_mut() else { return };
         let new_off = link.read_reploff - buffered;
-        let n = (new_off - link.reploff).clamp(0, link.unapplied.len() as i64) as usize;
+        let pending = &link.unapplied[link.unapplied_from..];
+        let n = (new_off - link.reploff).clamp(0, pending.len() as i64) as usize;
         link.reploff = new_off;
-        self.server.repl.append(&link.unapplied[..n]);
-        link.unapplied.drain(..n);
+        self.server.repl.append(&pending[..n]);
+        link.unapplied_from += n;
         self.distribute_stream();
     }
 
