@@ -56,7 +56,7 @@ pub use config::{Config, ConfigError};
 pub use node::status::{AttachedReplica, BacklogView, NodeStatus, ReplicaView, Role};
 pub use node::{ConnId, Input, LogLevel, Node, Output};
 pub use resp::Frame;
-pub use split_args::split_args;
+pub use split_args::{encode_line, split_args};
 pub use time::Millis;
 
 /// The redis-server version whose behaviour the engine reproduces.

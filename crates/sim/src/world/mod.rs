@@ -287,12 +287,11 @@ impl World {
     pub fn command(&mut self, client: ClientId, line: &str) {
         let Some(c) = self.clients.get(&client) else { return };
         let (node, conn) = (c.node, c.conn);
-        let args = replscope_engine::split_args(line.as_bytes()).unwrap_or_default();
-        if args.is_empty() {
+        let bytes = replscope_engine::encode_line(line.as_bytes()).unwrap_or_default();
+        if bytes.is_empty() {
             return;
         }
         self.trace_kind(TraceKind::Command { client, node: self.name(node), line: line.to_string() });
-        let bytes = replscope_engine::resp::encode_command(&args);
         self.send(conn, true, bytes);
     }
 
