@@ -103,7 +103,7 @@ pub fn render(frame: &Frame, title: &str, p: &Palette) -> String {
         let dash = if n.state == NodeState::Down { " stroke-dasharray=\"5 4\"" } else { "" };
         s += &format!("<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"10\" fill=\"{}\" stroke=\"{stroke}\" stroke-width=\"2.5\"{dash}/>\n", p.surface);
         s += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"15\" font-weight=\"700\" fill=\"{}\">{}</text>\n", x + 10.0, y + 20.0, p.text, escape(&n.name));
-        let role = if n.state == NodeState::Down { "down".to_string() } else { n.role.to_uppercase() };
+        let role = if n.state == NodeState::Down { "down".to_string() } else { n.role.to_ascii_uppercase() };
         s += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"{stroke}\">{}</text>\n", x + BOX_W - 10.0, y + 20.0, escape(&role));
         let lines = if n.state == NodeState::Down {
             vec!["crashed".to_string()]
