@@ -52,7 +52,7 @@ fn object_into(d: &mut Digest, e: &Entry) {
         Value::List(l) => l.iter().for_each(|v| mix_digest(d, v)),
         Value::Set(s) => s.members().into_iter().for_each(|m| xor_digest(d, m)),
         Value::Hash(h) => {
-            for (f, v) in h {
+            for (f, v) in h.iter() {
                 let mut ele = [0u8; 20];
                 mix_digest(&mut ele, f);
                 mix_digest(&mut ele, v);

@@ -17,12 +17,14 @@ use crate::resp::string2ll;
 pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The big containers are boxed: a value sits in the keyspace's hash slot, and a small slot
+/// (one key, one pointer-sized value) keeps every lookup to fewer cache lines.
 pub enum Value {
     Str(Vec<u8>),
-    List(VecDeque<Vec<u8>>),
+    List(Box<VecDeque<Vec<u8>>>),
     /// Insertion order, as a listpack-encoded hash keeps it.
-    Hash(IndexMap<Vec<u8>, Vec<u8>>),
-    Set(SetValue),
+    Hash(Box<IndexMap<Vec<u8>, Vec<u8>>>),
+    Set(Box<SetValue>),
 }
 
 impl Value {

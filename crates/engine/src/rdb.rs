@@ -85,7 +85,7 @@ pub fn dump(dbs: &[Db], header: &Header) -> Vec<u8> {
                     out.push(TYPE_HASH);
                     string(&mut out, key);
                     length(&mut out, h.len() as u64);
-                    for (f, v) in h {
+                    for (f, v) in h.iter() {
                         string(&mut out, f);
                         string(&mut out, v);
                     }

@@ -311,7 +311,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
             for _ in 0..len {
                 list.push_back(r.string()?);
             }
-            Ok(Some(Value::List(list)))
+            Ok(Some(Value::List(Box::new(list))))
         }
         TYPE_SET => {
             let len = r.length()?;
@@ -324,7 +324,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                     return Err(corrupt("Duplicate set members detected"));
                 }
             }
-            Ok(Some(Value::Set(set)))
+            Ok(Some(Value::Set(Box::new(set))))
         }
         TYPE_HASH => {
             let len = r.length()?;
@@ -339,7 +339,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                     return Err(corrupt("Duplicate hash fields detected"));
                 }
             }
-            Ok(Some(Value::Hash(hash)))
+            Ok(Some(Value::Hash(Box::new(hash))))
         }
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             let nodes = r.length()?;
@@ -371,7 +371,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                 // Empty nodes are skipped silently.
                 list.extend(entries);
             }
-            Ok((!list.is_empty()).then_some(Value::List(list)))
+            Ok((!list.is_empty()).then_some(Value::List(Box::new(list))))
         }
         TYPE_HASH_ZIPMAP | TYPE_LIST_ZIPLIST | TYPE_SET_INTSET | TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK => {
             let blob = r.string()?;
@@ -385,11 +385,11 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                             return Err(RdbError(format!("Hash zipmap with dup elements, or big length ({flen})")));
                         }
                     }
-                    Ok(Some(Value::Hash(hash)))
+                    Ok(Some(Value::Hash(Box::new(hash))))
                 }
                 TYPE_LIST_ZIPLIST => {
                     let entries = ziplist(&blob).ok_or_else(|| corrupt("List ziplist integrity check failed."))?;
-                    Ok((!entries.is_empty()).then(|| Value::List(entries.into())))
+                    Ok((!entries.is_empty()).then(|| Value::List(Box::new(entries.into()))))
                 }
                 TYPE_SET_INTSET => {
                     let members = intset(&blob).ok_or_else(|| corrupt("Intset integrity check failed."))?;
@@ -397,7 +397,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                     for m in members {
                         set.insert(m.to_string().into_bytes());
                     }
-                    Ok(Some(Value::Set(set)))
+                    Ok(Some(Value::Set(Box::new(set))))
                 }
                 TYPE_HASH_ZIPLIST => {
                     let msg = "Hash ziplist integrity check failed.";
@@ -440,7 +440,7 @@ fn pairs_to_hash(entries: Vec<Vec<u8>>) -> Option<Option<Value>> {
             return None;
         }
     }
-    Some(Some(Value::Hash(hash)))
+    Some(Some(Value::Hash(Box::new(hash))))
 }
 
 /// A cursor over the file; every read checks the bytes are there first.
@@ -1057,28 +1057,28 @@ mod tests {
         db.set(b"", s(b""), false);
         db.set(b"42", s(&[0u8, 255, 13, 10]), false);
         db.set(b"long", s(&b"abcdefghij".repeat(50)), false);
-        db.set(b"list", Value::List(strs(&["a", "1", "", "-7", "b"]).into()), false);
+        db.set(b"list", Value::List(Box::new(strs(&["a", "1", "", "-7", "b"]).into())), false);
         let mut ints = SetValue::new();
         for m in ["5", "-3", "100000", "2"] {
             ints.insert(m.as_bytes().to_vec());
         }
-        db.set(b"ints", Value::Set(ints), false);
+        db.set(b"ints", Value::Set(Box::new(ints)), false);
         let mut words = SetValue::new();
         for m in ["x", "1", "y"] {
             words.insert(m.as_bytes().to_vec());
         }
-        db.set(b"words", Value::Set(words), false);
+        db.set(b"words", Value::Set(Box::new(words)), false);
         let mut h = IndexMap::new();
         h.insert(b"f1".to_vec(), b"v1".to_vec());
         h.insert(b"2".to_vec(), b"300".to_vec());
         h.insert(b"z".to_vec(), Vec::new());
-        db.set(b"hash", Value::Hash(h), false);
+        db.set(b"hash", Value::Hash(Box::new(h)), false);
         db.set_expire(b"plain", 4_102_444_800_000);
         db.set_expire(b"list", 1);
         let db3 = &mut dbs[3];
         db3.set(b"other", s(b"db3"), false);
         db3.set_expire(b"other", 1_700_000_000_123);
-        dbs[15].set(b"last", Value::List(strs(&["only"]).into()), false);
+        dbs[15].set(b"last", Value::List(Box::new(strs(&["only"]).into())), false);
         dbs
     }
 

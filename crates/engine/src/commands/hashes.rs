@@ -27,7 +27,7 @@ fn write_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut Hash, Frame> {
     };
     let db = ctx.server.db_mut(ctx.db);
     if !exists {
-        db.set(key, Value::Hash(IndexMap::new()), false);
+        db.set(key, Value::Hash(Box::default()), false);
     }
     match db.get_mut(key).map(|e| &mut e.value) {
         Some(Value::Hash(h)) => Ok(h),

@@ -23,7 +23,7 @@ fn push(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
                 if left { l.push_front(v.clone()) } else { l.push_back(v.clone()) }
             }
             let len = l.len();
-            ctx.server.db_mut(ctx.db).set(&a[1], Value::List(l), false);
+            ctx.server.db_mut(ctx.db).set(&a[1], Value::List(Box::new(l)), false);
             len
         }
     };

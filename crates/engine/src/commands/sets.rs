@@ -23,7 +23,7 @@ pub fn sadd(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     };
     let db = ctx.server.db_mut(ctx.db);
     if !exists {
-        db.set(key, Value::Set(SetValue::new()), false);
+        db.set(key, Value::Set(Box::new(SetValue::new())), false);
     }
     let Some(Value::Set(set)) = db.get_mut(key).map(|e| &mut e.value) else { return Err(wrongtype()) };
     let added = a[2..].iter().filter(|m| set.insert(m.to_vec())).count();
