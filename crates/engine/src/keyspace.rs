@@ -180,6 +180,20 @@ impl Db {
         self.entries.insert(Key::new(key), Entry { value, expire_at: None, lru: 0 });
     }
 
+    /// Overwrites `key` if it holds a string and has no TTL, touching it; false (nothing done)
+    /// otherwise. SET's fast path: a key without a TTL cannot be expired.
+    pub fn overwrite_persistent_string(&mut self, key: &[u8], val: &[u8], now_ms: u64) -> bool {
+        match self.entries.get_mut(key) {
+            Some(Entry { value: Value::Str(old), expire_at: None, lru }) if old.capacity() <= 2 * val.len() + 64 => {
+                *lru = now_ms;
+                old.clear();
+                old.extend_from_slice(val);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `set` of a string value, overwriting an existing string in place (SET's common case:
     /// no allocation and no free for a key that already holds a string).
     pub fn set_string(&mut self, key: &[u8], val: &[u8], keep_ttl: bool) {

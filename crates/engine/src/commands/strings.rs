@@ -126,6 +126,15 @@ fn set_generic(
         Some(e) => Some(expire_ms(ctx, e, cmd)?),
         None => None,
     };
+    // The common case, a plain SET over a string with no TTL (so never expired): one lookup
+    // does what lookup_write + set would (touch, overwrite), with the same stream.
+    if when.is_none() && !o.get && !o.nx && !o.xx && !o.keepttl {
+        let now_ms = ctx.now.as_u64();
+        if ctx.server.db_mut(ctx.db).overwrite_persistent_string(key, val, now_ms) {
+            ctx.propagate_as_is(as_is);
+            return Ok(ok);
+        }
+    }
     let old = if o.get { Some(bulk_or_nil(read_string(ctx, key)?)) } else { None };
     let found = ctx.server.lookup_write(ctx.db, key, ctx.now).is_some();
     if (o.nx && found) || (o.xx && !found) {
