@@ -102,6 +102,9 @@ pub struct Node {
     looked_up: Option<&'static str>,
     /// Commands run by the current top-level command, counted when it ends.
     finished_calls: Vec<&'static str>,
+    /// The last command name looked up, as typed, and its spec: streams and pipelines
+    /// repeat one command, and a byte compare is cheaper than lower-casing and hashing.
+    last_lookup: Option<(Vec<u8>, &'static Spec)>,
     /// Inputs that arrived during a DEBUG SLEEP, replayed in order when it ends.
     deferred_inputs: Vec<OwnedInput>,
 }
@@ -162,6 +165,7 @@ impl Node {
             running: None,
             looked_up: None,
             finished_calls: Vec::new(),
+            last_lookup: None,
             deferred_inputs: Vec::new(),
         };
         // `--replicaof host port`: no cached master, so the first PSYNC is `? -1`; the
@@ -465,7 +469,7 @@ impl Node {
             }
             return Some(Frame::ok());
         }
-        let spec = match commands::lookup(&args) {
+        let spec = match self.lookup_command(args) {
             Lookup::Found(spec) => spec,
             Lookup::Unknown => return Some(self.reject(id, unknown_command(&args))),
             Lookup::UnknownSubcommand => {
@@ -633,6 +637,22 @@ impl Node {
         }
         head.extend(self.replica_info_lines(now));
         head
+    }
+
+    /// `commands::lookup`, remembering the last command without subcommands.
+    fn lookup_command(&mut self, args: &[Vec<u8>]) -> Lookup {
+        if let Some((name, spec)) = &self.last_lookup {
+            if *name == args[0] {
+                return Lookup::Found(spec);
+            }
+        }
+        let found = commands::lookup(args);
+        if let Lookup::Found(spec) = found {
+            if spec.subcommands.is_empty() && !spec.name.contains('|') {
+                self.last_lookup = Some((args[0].clone(), spec));
+            }
+        }
+        found
     }
 
     /// `call()`: runs the handler with the client's context.
