@@ -4,6 +4,8 @@
 //! (networking.c, 7.0) closely, so the same bytes give the same commands and the same
 //! `Protocol error` texts. Partial input is normal: the parser waits for more bytes.
 
+use std::borrow::Cow;
+
 use crate::split_args::split_args;
 
 /// Longest inline command or count line redis-server accepts (`PROTO_INLINE_MAX_SIZE`).
@@ -14,7 +16,8 @@ const ARGV_PREALLOC_MAX: usize = 1024;
 /// One RESP2 value, as a reply travels (and as a replica reads a master's stream).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
-    Simple(String),
+    /// Borrowed for the fixed replies (+OK, +QUEUED, +PONG...): no allocation per reply.
+    Simple(Cow<'static, str>),
     Error(String),
     Integer(i64),
     Bulk(Vec<u8>),
@@ -141,7 +144,7 @@ fn decode_at(buf: &[u8], start: usize, depth: usize) -> Result<Option<(Frame, us
     let next = end + 2;
     let text = || String::from_utf8_lossy(body).into_owned();
     match tag {
-        b'+' => Ok(Some((Frame::Simple(text()), next))),
+        b'+' => Ok(Some((Frame::Simple(text().into()), next))),
         b'-' => Ok(Some((Frame::Error(text()), next))),
         b':' => {
             let n = parse_i64(body).ok_or("Protocol error: invalid integer")?;

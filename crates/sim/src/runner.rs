@@ -384,7 +384,7 @@ fn notable(line: &str) -> bool {
 /// A reply as redis-cli would summarise it on one line.
 fn show(f: &Frame) -> String {
     match f {
-        Frame::Simple(s) => s.clone(),
+        Frame::Simple(s) => s.to_string(),
         Frame::Error(e) => format!("(error) {e}"),
         Frame::Integer(n) => format!("(integer) {n}"),
         Frame::Bulk(b) => format!("\"{}\"", String::from_utf8_lossy(b)),

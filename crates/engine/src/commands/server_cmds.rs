@@ -42,13 +42,13 @@ pub fn info(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 pub fn debug(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let sub = &a[1];
     if eq_ic(sub, "digest") && a.len() == 2 {
-        return Ok(Frame::Simple(crate::digest::hex(&crate::digest::dataset(ctx.server))));
+        return Ok(Frame::Simple(crate::digest::hex(&crate::digest::dataset(ctx.server)).into()));
     }
     if eq_ic(sub, "digest-value") {
         let mut out = Vec::new();
         for key in &a[2..] {
             let d = ctx.server.db(ctx.db).get(key).map(crate::digest::value).unwrap_or([0; 20]);
-            out.push(Frame::Simple(crate::digest::hex(&d)));
+            out.push(Frame::Simple(crate::digest::hex(&d).into()));
         }
         return Ok(Frame::Array(out));
     }
@@ -78,7 +78,7 @@ pub fn debug(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
                 "    Print this help.",
             ]
             .iter()
-            .map(|l| Frame::Simple(l.to_string()))
+            .map(|l| Frame::Simple(l.to_string().into()))
             .collect(),
         ));
     }
