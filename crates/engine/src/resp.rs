@@ -98,9 +98,13 @@ pub fn encode_command<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
 /// `encode_command`, appended to `out` (the stream and the backlog are written this way, with
 /// no buffer per command: every replicated write comes through here).
 pub fn encode_command_into<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
-    count_line(out, b'*', args.len());
+    encode_words_into(out, args.len(), args.iter().map(|a| a.as_ref()));
+}
+
+/// `encode_command_into` for `count` arguments given by an iterator.
+pub fn encode_words_into<'a>(out: &mut Vec<u8>, count: usize, args: impl Iterator<Item = &'a [u8]>) {
+    count_line(out, b'*', count);
     for a in args {
-        let a = a.as_ref();
         count_line(out, b'$', a.len());
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");

@@ -91,11 +91,13 @@ pub fn encode_line(line: &[u8]) -> Option<Vec<u8>> {
         let args = split_args(line)?;
         return Some(if args.is_empty() { Vec::new() } else { crate::resp::encode_command(&args) });
     }
-    let words: Vec<&[u8]> = line.split(|&b| is_space(b)).filter(|w| !w.is_empty()).collect();
-    let mut out = Vec::with_capacity(line.len() + 8 * words.len() + 8);
-    if !words.is_empty() {
-        crate::resp::encode_command_into(&mut out, &words);
+    let words = || line.split(|&b| is_space(b)).filter(|w| !w.is_empty());
+    let count = words().count();
+    if count == 0 {
+        return Some(Vec::new());
     }
+    let mut out = Vec::with_capacity(line.len() + 8 * count + 8);
+    crate::resp::encode_words_into(&mut out, count, words());
     Some(out)
 }
 
