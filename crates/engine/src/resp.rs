@@ -148,7 +148,16 @@ fn decode_at(buf: &[u8], start: usize, depth: usize) -> Result<Option<(Frame, us
     let next = end + 2;
     let text = || String::from_utf8_lossy(body).into_owned();
     match tag {
-        b'+' => Ok(Some((Frame::Simple(text().into()), next))),
+        b'+' => {
+            // The common status replies decode without allocating.
+            let simple = match body {
+                b"OK" => Cow::Borrowed("OK"),
+                b"QUEUED" => Cow::Borrowed("QUEUED"),
+                b"PONG" => Cow::Borrowed("PONG"),
+                _ => Cow::Owned(text()),
+            };
+            Ok(Some((Frame::Simple(simple), next)))
+        }
         b'-' => Ok(Some((Frame::Error(text()), next))),
         b':' => {
             let n = parse_i64(body).ok_or("Protocol error: invalid integer")?;

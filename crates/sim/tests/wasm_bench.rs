@@ -18,7 +18,7 @@ fn replicated_commands_per_second() {
     // A short warm-up run first (the browser compiles hot code again, optimised), as natively.
     let (mut w, c) = throughput::setup();
     throughput::write(&mut w, c, n / 10);
-    for _ in 0..3 {
+    for _ in 0..5 {
         let (mut w, c) = throughput::setup();
         let start = js_sys::Date::now();
         throughput::write(&mut w, c, n);
@@ -27,5 +27,5 @@ fn replicated_commands_per_second() {
         rates.push(n as f64 / secs.max(1e-3));
     }
     rates.sort_by(|a, b| a.total_cmp(b));
-    console_log!("wasm32 replicated commands/s (master + 2 replicas, {n} SETs, median of 3): {:.0} (runs: {:.0?})", rates[1], rates);
+    console_log!("wasm32 replicated commands/s (master + 2 replicas, {n} SETs, median of 5): {:.0} (runs: {:.0?})", rates[2], rates);
 }
