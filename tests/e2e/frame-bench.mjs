@@ -26,7 +26,7 @@
 // Nothing about timing is asserted (it is a benchmark); it fails (exit 1) if the page logs
 // a console error or throws, or if the scenario cannot be built.
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -41,6 +41,12 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const WRITES_PER_SECOND = '1000';
 /** BENCH_SETTLED=1: measure once every replica is linked up (else from t≈2 s, syncs included). */
 const SETTLED = Boolean(Number(process.env.BENCH_SETTLED ?? 0));
+/** BENCH_TRACE=file.json: also records a Chromium performance trace of the measured window
+ * (open it in DevTools' Performance panel; tracing itself makes the frames slower). */
+const TRACE = process.env.BENCH_TRACE;
+/** BENCH_PROFILE=file.cpuprofile: a sampled JavaScript/wasm CPU profile of the measured window
+ * (wasm functions have names only in a build that keeps the name section). */
+const PROFILE = process.env.BENCH_PROFILE;
 /** The tree: each new replica and the node it replicates from (the preset has r1, r2 of master). */
 const TREE = [
   ['r3', 'r1'],
@@ -254,11 +260,19 @@ try {
     window.__bench.loaf.length = 0;
     window.__bench.on = true;
   });
+  if (PROFILE) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  if (TRACE) await browser.startTracing(page, { path: TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'gpu'] });
   const wall0 = Date.now();
   await sleep(BENCH_SECONDS * 1000);
   await page.evaluate(() => {
     window.__bench.on = false;
   });
+  if (TRACE) await browser.stopTracing();
+  if (PROFILE) writeFileSync(PROFILE, JSON.stringify((await cdp.send('Profiler.stop')).profile));
   const wall = (Date.now() - wall0) / 1000;
   const m1 = await metrics();
   await sleep(100);
