@@ -10,7 +10,10 @@ use rustc_hash::FxHashMap;
 
 use indexmap::{IndexMap, IndexSet};
 
-use crate::keyspace_key::Key;
+use crate::small_bytes::SmallBytes;
+
+/// A key of the keyspace (stored inline when short).
+type Key = SmallBytes;
 use crate::resp::string2ll;
 
 /// `set-max-intset-entries`: beyond this a set of integers stops being an (ordered) intset.
@@ -20,7 +23,7 @@ pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// The big containers are boxed: a value sits in the keyspace's hash slot, and a small slot
 /// (one key, one pointer-sized value) keeps every lookup to fewer cache lines.
 pub enum Value {
-    Str(Vec<u8>),
+    Str(SmallBytes),
     List(Box<VecDeque<Vec<u8>>>),
     /// Insertion order, as a listpack-encoded hash keeps it.
     Hash(Box<IndexMap<Vec<u8>, Vec<u8>>>),
@@ -184,10 +187,9 @@ impl Db {
     /// otherwise. SET's fast path: a key without a TTL cannot be expired.
     pub fn overwrite_persistent_string(&mut self, key: &[u8], val: &[u8], now_ms: u64) -> bool {
         match self.entries.get_mut(key) {
-            Some(Entry { value: Value::Str(old), expire_at: None, lru }) if old.capacity() <= 2 * val.len() + 64 => {
+            Some(Entry { value: Value::Str(old), expire_at: None, lru }) => {
                 *lru = now_ms;
-                old.clear();
-                old.extend_from_slice(val);
+                old.set(val);
                 true
             }
             _ => false,
@@ -198,14 +200,8 @@ impl Db {
     /// no allocation and no free for a key that already holds a string).
     pub fn set_string(&mut self, key: &[u8], val: &[u8], keep_ttl: bool) {
         match self.entries.get_mut(key) {
-            // (A buffer far larger than the new value is not kept: memory would stay held.)
-            Some(Entry { value: Value::Str(old), expire_at, .. })
-                if (keep_ttl || expire_at.is_none()) && old.capacity() <= 2 * val.len() + 64 =>
-            {
-                old.clear();
-                old.extend_from_slice(val);
-            }
-            _ => self.set(key, Value::Str(val.to_vec()), keep_ttl),
+            Some(Entry { value: Value::Str(old), expire_at, .. }) if keep_ttl || expire_at.is_none() => old.set(val),
+            _ => self.set(key, Value::Str(SmallBytes::new(val)), keep_ttl),
         }
     }
 
@@ -327,7 +323,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::Str(v.as_bytes().to_vec())
+        Value::Str(SmallBytes::new(v.as_bytes()))
     }
 
     #[test]

@@ -40,7 +40,7 @@ mod digest;
 mod glob;
 mod info;
 mod keyspace;
-mod keyspace_key;
+mod small_bytes;
 mod ldouble;
 mod node;
 pub mod rdb;

@@ -301,7 +301,7 @@ fn unsupported(value_type: u8, what: &str, key: &[u8]) -> RdbError {
 /// `rdbLoadObject`: one value. `None` is an empty collection, which the caller skips.
 fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<Value>> {
     match value_type {
-        TYPE_STRING => Ok(Some(Value::Str(r.string()?))),
+        TYPE_STRING => Ok(Some(Value::Str(r.string()?.into()))),
         TYPE_LIST => {
             let len = r.length()?;
             if len == 0 {
@@ -1046,7 +1046,7 @@ mod tests {
 
     fn sample_dbs() -> Vec<Db> {
         let mut dbs: Vec<Db> = (0..16).map(|_| Db::default()).collect();
-        let s = |v: &[u8]| Value::Str(v.to_vec());
+        let s = |v: &[u8]| Value::Str(v.into());
         let db = &mut dbs[0];
         db.set(b"plain", s(b"hello"), false);
         db.set(b"int8", s(b"-5"), false);
@@ -1190,7 +1190,7 @@ mod tests {
         v4.extend(record(TYPE_STRING, "k", &raw(b"v")));
         v4.push(OPCODE_EOF);
         let loaded = load(&v4, 16).expect("v4 without checksum");
-        assert_eq!(loaded.dbs[0].get(b"k").unwrap().value, Value::Str(b"v".to_vec()));
+        assert_eq!(loaded.dbs[0].get(b"k").unwrap().value, Value::Str(b"v"[..].into()));
     }
 
     #[test]

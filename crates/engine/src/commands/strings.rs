@@ -10,7 +10,7 @@ pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, 
     match ctx.server.lookup_read(ctx.db, key, ctx.now) {
         None => Ok(None),
         Some(e) => match &e.value {
-            Value::Str(s) => Ok(Some(s.clone())),
+            Value::Str(s) => Ok(Some(s.to_vec())),
             _ => Err(wrongtype()),
         },
     }
@@ -21,7 +21,7 @@ fn write_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
     match ctx.server.lookup_write(ctx.db, key, ctx.now) {
         None => Ok(None),
         Some(e) => match &e.value {
-            Value::Str(s) => Ok(Some(s.clone())),
+            Value::Str(s) => Ok(Some(s.to_vec())),
             _ => Err(wrongtype()),
         },
     }
@@ -180,7 +180,7 @@ pub fn psetex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 
 pub fn getset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let old = read_string(ctx, &a[1])?;
-    ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(a[2].clone()), false);
+    ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(a[2][..].into()), false);
     ctx.propagate(argv([b"SET", &a[1], &a[2]]));
     Ok(bulk_or_nil(old))
 }
@@ -229,7 +229,7 @@ pub fn mset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         return Err(super::arity_error("mset"));
     }
     for pair in a[1..].chunks(2) {
-        ctx.server.db_mut(ctx.db).set(&pair[0], Value::Str(pair[1].clone()), false);
+        ctx.server.db_mut(ctx.db).set(&pair[0], Value::Str(pair[1][..].into()), false);
     }
     ctx.propagate_as_is(a);
     Ok(Frame::ok())
@@ -239,7 +239,7 @@ pub fn mget(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let mut out = Vec::with_capacity(a.len() - 1);
     for key in &a[1..] {
         out.push(match ctx.server.lookup_read(ctx.db, key, ctx.now) {
-            Some(crate::keyspace::Entry { value: Value::Str(s), .. }) => Frame::Bulk(s.clone()),
+            Some(crate::keyspace::Entry { value: Value::Str(s), .. }) => Frame::Bulk(s.to_vec()),
             _ => Frame::Null,
         });
     }
@@ -256,7 +256,7 @@ fn incr_by(ctx: &mut Ctx, a: &[Vec<u8>], by: i64) -> CmdResult {
     let new = current
         .checked_add(by)
         .ok_or_else(|| Frame::err("ERR increment or decrement would overflow"))?;
-    ctx.server.db_mut(ctx.db).set(key, Value::Str(new.to_string().into_bytes()), true);
+    ctx.server.db_mut(ctx.db).set(key, Value::Str(new.to_string().into_bytes().into()), true);
     ctx.propagate_as_is(a);
     Ok(Frame::Integer(new))
 }
@@ -294,7 +294,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         return Err(Frame::err("ERR increment would produce NaN or Infinity"));
     }
     let text = sum.to_human().into_bytes();
-    ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(text.clone()), true);
+    ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(text[..].into()), true);
     // Replicas must not redo float arithmetic: they get the result.
     ctx.propagate(argv([b"SET", &a[1], &text, b"KEEPTTL"]));
     Ok(Frame::Bulk(text))
@@ -308,7 +308,7 @@ pub fn append(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     }
     value.extend_from_slice(&a[2]);
     let len = value.len();
-    ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(value), true);
+    ctx.server.db_mut(ctx.db).set(&a[1], Value::Str(value.into()), true);
     ctx.propagate_as_is(a);
     Ok(int_reply(len))
 }
