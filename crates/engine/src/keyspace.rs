@@ -128,9 +128,9 @@ pub struct Db {
     /// nothing in a simulation (iteration order comes from `order`, not from this map).
     entries: FxHashMap<Key, Entry>,
     /// (order hash, key): the iteration order.
-    order: BTreeSet<(u64, Vec<u8>)>,
+    order: BTreeSet<(u64, Key)>,
     /// (expire time, key): volatile keys, soonest first, for the active expire cycle.
-    expires: BTreeSet<(u64, Vec<u8>)>,
+    expires: BTreeSet<(u64, Key)>,
 }
 
 impl Db {
@@ -174,12 +174,12 @@ impl Db {
             e.value = value;
             if !keep_ttl {
                 if let Some(at) = e.expire_at.take() {
-                    self.expires.remove(&(at, key.to_vec()));
+                    self.expires.remove(&(at, Key::new(key)));
                 }
             }
             return;
         }
-        self.order.insert((order_hash(key), key.to_vec()));
+        self.order.insert((order_hash(key), Key::new(key)));
         self.entries.insert(Key::new(key), Entry { value, expire_at: None, lru: 0 });
     }
 
@@ -207,9 +207,9 @@ impl Db {
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.entries.remove(key)?;
-        self.order.remove(&(order_hash(key), key.to_vec()));
+        self.order.remove(&(order_hash(key), Key::new(key)));
         if let Some(at) = e.expire_at {
-            self.expires.remove(&(at, key.to_vec()));
+            self.expires.remove(&(at, Key::new(key)));
         }
         Some(e)
     }
@@ -218,9 +218,9 @@ impl Db {
     pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
         let Some(e) = self.entries.get_mut(key) else { return false };
         if let Some(old) = e.expire_at.replace(at) {
-            self.expires.remove(&(old, key.to_vec()));
+            self.expires.remove(&(old, Key::new(key)));
         }
-        self.expires.insert((at, key.to_vec()));
+        self.expires.insert((at, Key::new(key)));
         true
     }
 
@@ -229,7 +229,7 @@ impl Db {
         let Some(e) = self.entries.get_mut(key) else { return false };
         match e.expire_at.take() {
             Some(at) => {
-                self.expires.remove(&(at, key.to_vec()));
+                self.expires.remove(&(at, Key::new(key)));
                 true
             }
             None => false,
@@ -243,22 +243,22 @@ impl Db {
     }
 
     /// Keys in iteration order (including logically expired ones).
-    pub fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
-        self.order.iter().map(|(_, k)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.order.iter().map(|(_, k)| k.as_bytes())
     }
 
     /// Keys and entries in iteration order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
-        self.order.iter().filter_map(|(_, k)| self.entries.get(k.as_slice()).map(|e| (k, e)))
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.order.iter().filter_map(|(_, k)| self.entries.get(k.as_bytes()).map(|e| (k.as_bytes(), e)))
     }
 
     /// One SCAN step: up to `count` keys from `cursor` on, and the cursor to continue from
     /// (0 when the walk is complete). Keys present for the whole walk are returned at least once.
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<&Vec<u8>>) {
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<&[u8]>) {
         let mut out = Vec::new();
-        let mut range = self.order.range((cursor, Vec::new())..);
+        let mut range = self.order.range((cursor, Key::new(b""))..);
         for (_, k) in range.by_ref().take(count.max(1)) {
-            out.push(k);
+            out.push(k.as_bytes());
         }
         let next = range.next().map(|(h, _)| *h).unwrap_or(0);
         (next, out)
@@ -272,13 +272,13 @@ impl Db {
     }
 
     /// The `n`-th volatile key (soonest expiry first).
-    pub fn nth_volatile(&self, n: usize) -> Option<&Vec<u8>> {
-        self.expires.iter().nth(n).map(|(_, k)| k)
+    pub fn nth_volatile(&self, n: usize) -> Option<&[u8]> {
+        self.expires.iter().nth(n).map(|(_, k)| k.as_bytes())
     }
 
     /// The `n`-th key in iteration order (RANDOMKEY picks `n` from the seeded RNG).
-    pub fn nth_key(&self, n: usize) -> Option<&Vec<u8>> {
-        self.order.iter().nth(n).map(|(_, k)| k)
+    pub fn nth_key(&self, n: usize) -> Option<&[u8]> {
+        self.order.iter().nth(n).map(|(_, k)| k.as_bytes())
     }
 
     /// Up to `limit` keys whose expire time is before `now_ms`, soonest first.
@@ -287,7 +287,7 @@ impl Db {
             .iter()
             .take_while(|(at, _)| *at < now_ms)
             .take(limit)
-            .map(|(_, k)| k.clone())
+            .map(|(_, k)| k.to_vec())
             .collect()
     }
 
@@ -374,7 +374,7 @@ mod tests {
             db.set(format!("k{i}").as_bytes(), s("v"), false);
         }
         let (cursor, first) = db.scan(0, 10);
-        let first: Vec<Vec<u8>> = first.into_iter().cloned().collect();
+        let first: Vec<Vec<u8>> = first.into_iter().map(<[u8]>::to_vec).collect();
         for k in &first {
             db.remove(k);
         }

@@ -152,7 +152,7 @@ pub fn keys(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         .keys()
         .filter(|k| all || glob_match(pattern, k, false))
         .filter(|k| !db.is_expired(k, now))
-        .map(|k| Frame::Bulk(k.clone()))
+        .map(|k| Frame::Bulk(k.to_vec()))
         .collect();
     Ok(Frame::Array(out))
 }
@@ -185,7 +185,7 @@ pub fn scan(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     }
     let (next, found) = {
         let (next, keys) = ctx.server.db(ctx.db).scan(cursor, count);
-        (next, keys.into_iter().cloned().collect::<Vec<_>>())
+        (next, keys.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
     };
     let mut out = Vec::new();
     for key in found {
@@ -263,7 +263,7 @@ pub fn randomkey(ctx: &mut Ctx, _a: &[Vec<u8>]) -> CmdResult {
             return Ok(Frame::Null);
         }
         let n = ctx.server.rng.below(len);
-        let Some(key) = ctx.server.db(ctx.db).nth_key(n).cloned() else { return Ok(Frame::Null) };
+        let Some(key) = ctx.server.db(ctx.db).nth_key(n).map(<[u8]>::to_vec) else { return Ok(Frame::Null) };
         if !ctx.server.expire_if_needed(ctx.db, &key, ctx.now) {
             return Ok(Frame::Bulk(key));
         }

@@ -54,7 +54,7 @@ impl Node {
             for _ in 0..tries {
                 let n = self.server.rng.below(pool);
                 let d = &self.server.dbs[db];
-                let Some(key) = (if volatile { d.nth_volatile(n) } else { d.nth_key(n) }).cloned() else { continue };
+                let Some(key) = (if volatile { d.nth_volatile(n) } else { d.nth_key(n) }).map(<[u8]>::to_vec) else { continue };
                 let Some(entry) = d.get(&key) else { continue };
                 // Higher score evicts first: idle time for LRU/LFU, nearness of expiry for TTL.
                 let score = if policy == "volatile-ttl" {
