@@ -564,8 +564,16 @@ test('inspector: a message dot opens its bytes, Close closes it', async (page) =
   await setSpeed(page, 0.1);
   const dot = byId(page, 'message').locator('circle');
   await eventually('a message dot in flight', async () => (await dot.count()) > 0, 10_000);
+  // Paused, there may be no dot at that moment (a light load leaves gaps): play on a little
+  // until one is there.
   await setPlaying(page, false);
-  await eventually('a message dot while paused', async () => (await dot.count()) > 0, 3000);
+  await eventually('a message dot while paused', async () => {
+    if ((await dot.count()) > 0) return true;
+    await setPlaying(page, true);
+    await sleep(150);
+    await setPlaying(page, false);
+    return (await dot.count()) > 0;
+  }, 15_000);
   await dot.first().dispatchEvent('click');
   const panel = await need(page, 'inspector', 'the message inspector');
   await eventually('the inspector to be visible', () => panel.isVisible(), 2000);

@@ -37,6 +37,14 @@ fn thinned(p: &Payload) -> bool {
     matches!(p, Payload::Stream | Payload::Client)
 }
 
+/// The thinning window a send at `at` falls in. Windows start a sixth of the way into each
+/// `spacing_ms` (a sixth of a wall tenth of a second is one animation frame): the servers'
+/// cron runs on whole tenths of a second, and a frame that also created a dot on every link
+/// was the slowest in six. The panels that follow the coarse tick take other sixths.
+pub fn window_of(at: u64, spacing_ms: u64) -> u64 {
+    (at + spacing_ms - spacing_ms / 6) / spacing_ms
+}
+
 /// Follows the trace incrementally and knows what travels at the current time.
 ///
 /// Positions in the trace are entry numbers of the run (`World::trace_base() + i` for
@@ -143,7 +151,7 @@ impl Flights {
     pub fn at(&self, now: u64, linger_ms: u64, max: usize, spacing_ms: u64, link: &dyn Fn(&str, &str) -> LinkConfig) -> Vec<MessageView> {
         let shown = |f: &Flight| {
             f.sent_at <= now
-                && (spacing_ms <= 1 || !thinned(&f.payload) || f.prev_sent_at.is_none_or(|p| p / spacing_ms != f.sent_at / spacing_ms))
+                && (spacing_ms <= 1 || !thinned(&f.payload) || f.prev_sent_at.is_none_or(|p| window_of(p, spacing_ms) != window_of(f.sent_at, spacing_ms)))
         };
         // Chosen first, copied last: under load thousands travel and only `max` are drawn.
         let mut out: Vec<(&Flight, f64, bool)> = Vec::new();
@@ -273,18 +281,29 @@ mod tests {
         f.follow(&trace, 0, 40);
         let ids = |m: &[MessageView]| m.iter().map(|m| m.id).collect::<Vec<_>>();
         let m = f.at(40, 0, 100, 10, &lat(100));
-        // Sends at 0, 10, 20, 30 lead their windows; the ping and the other connection's first
-        // send are always drawn.
-        assert_eq!(ids(&m), vec![0, 10, 20, 30, 40, 41]);
+        // Windows of 10 ms start at 1, 11, 21, 31: the first send (at 0) and the sends at 1,
+        // 11, 21 and 31 lead them; the ping and the other connection's first send are always
+        // drawn.
+        assert_eq!(ids(&m), vec![0, 1, 11, 21, 31, 40, 41]);
         // Later sends and deliveries do not change which ones are drawn.
         trace.extend((40..60).map(|i| sent(i, 1, 10, Payload::Stream)));
         trace.push(delivered(60, 1, 10 * 5));
         f.follow(&trace, 0, 60);
         let m = f.at(60, 100, 100, 10, &lat(100));
-        assert_eq!(ids(&m), vec![0, 10, 20, 30, 40, 41, 42, 52]);
+        // The sends at 41 and 51 are entries 43 and 53.
+        assert_eq!(ids(&m), vec![0, 1, 11, 21, 31, 40, 41, 43, 53]);
         assert_eq!(m[0].progress, 1.0, "the first send landed and lingers");
         // Spacing 0 draws them all.
         assert_eq!(f.at(60, 100, 1_000, 0, &lat(100)).len(), 62);
+    }
+
+    #[test]
+    fn thinning_windows_start_a_sixth_into_each_tenth_of_a_second() {
+        assert_eq!(window_of(15, 100), 0);
+        assert_eq!(window_of(16, 100), window_of(115, 100));
+        assert_ne!(window_of(115, 100), window_of(116, 100));
+        assert_eq!(window_of(0, 100), window_of(15, 100), "a whole tenth (the servers' cron) is inside a window");
+        assert_ne!(window_of(4, 5), window_of(5, 5), "short windows still advance");
     }
 
     #[test]

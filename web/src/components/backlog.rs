@@ -141,7 +141,7 @@ pub fn Backlogs() -> impl IntoView {
 fn BacklogStrip(name: String) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
-    let tick = super::chart::coarse_tick(ctl);
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::Backlogs);
     let model = Memo::new(move |_| {
         let _ = tick.get();
         ctl.frame.with_untracked(|f| f.backlogs.iter().find(|b| b.node == key).map(|b| strip_model(b, latest_for(&f.decisions, &key, f.time_ms))).unwrap_or_default())

@@ -40,15 +40,30 @@ pub fn tick_ms(speed: f64) -> u64 {
     (speed * 100.0).clamp(1.0, 100.0) as u64
 }
 
+/// Which sixth of a coarse tick a panel moves on: the panels that follow the tick take
+/// different animation frames (six make a wall tenth of a second at 60 Hz) instead of all
+/// landing on the frame of the servers' cron (sixth 0) or of the new message dots (sixth 1).
+#[derive(Clone, Copy)]
+pub enum TickPhase {
+    NodesAndClock = 2,
+    Backlogs = 3,
+    Chart = 4,
+}
+
+/// The coarse tick that virtual time `t` falls in, for a tick of `b` ms moving at `phase`.
+pub fn tick_of(t: u64, b: u64, phase: TickPhase) -> u64 {
+    (t + b - b * phase as u64 / 6) / b
+}
+
 /// A clock for panels that need not follow every animation frame: while playing it moves
 /// about ten times a wall second; paused (stepping, seeking, acting) every change shows.
-pub fn coarse_tick(ctl: SimCtl) -> Memo<(u64, u64)> {
+pub fn coarse_tick(ctl: SimCtl, phase: TickPhase) -> Memo<(u64, u64)> {
     Memo::new(move |_| {
         let t = ctl.time.get();
         let rev = ctl.revision.get();
         if ctl.playing.get() {
             let b = tick_ms(ctl.speed.get());
-            (t / b * b, rev)
+            (tick_of(t, b, phase), rev)
         } else {
             (t, rev)
         }
@@ -103,7 +118,7 @@ pub fn OffsetChart() -> impl IntoView {
     let chart = ctl.chart;
     // Redrawn on the coarse tick: the lines get a new point every 100 virtual ms anyway, and
     // repainting twelve paths every frame was the page's largest rendering cost.
-    let tick = coarse_tick(ctl);
+    let tick = coarse_tick(ctl, TickPhase::Chart);
     let g_with = move |f: &dyn Fn(&ChartGeometry) -> String| {
         let _ = tick.get();
         chart.with_untracked(|g| f(g))
@@ -231,6 +246,18 @@ mod tests {
         assert_eq!(tick_ms(0.1), 10);
         assert_eq!(tick_ms(100.0), 100);
         assert_eq!(tick_ms(0.001), 1);
+    }
+
+    #[test]
+    fn panels_move_on_different_sixths_of_the_tick() {
+        // At 1×: the nodes and the clock move 33 ms into each tenth, the backlogs at 50, the
+        // chart at 66 (the cron runs at 0, new dots start at 16).
+        let moves = |phase| (1..=100).filter(|t| tick_of(*t, 100, phase) != tick_of(t - 1, 100, phase)).collect::<Vec<u64>>();
+        assert_eq!(moves(TickPhase::NodesAndClock), vec![33]);
+        assert_eq!(moves(TickPhase::Backlogs), vec![50]);
+        assert_eq!(moves(TickPhase::Chart), vec![66]);
+        // Short ticks (slow motion) still move once per tick.
+        assert_eq!((0..100).filter(|t| tick_of(t + 1, 10, TickPhase::Backlogs) != tick_of(*t, 10, TickPhase::Backlogs)).count(), 10);
     }
 
     #[test]

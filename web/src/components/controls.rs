@@ -19,7 +19,7 @@ pub fn Controls() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     // While playing the clock and the scrubber follow the coarse tick (about ten times a wall
     // second), not every frame; paused, stepping or seeking they show every change at once.
-    let tick = super::chart::coarse_tick(ctl);
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock);
     let shown = Memo::new(move |_| {
         let _ = tick.get();
         (ctl.time.get_untracked(), ctl.frontier.get_untracked())

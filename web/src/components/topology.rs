@@ -56,7 +56,7 @@ pub fn Topology() -> impl IntoView {
     // the boxes follow the coarse tick (about ten times a wall second, on the same frames as
     // the chart and the backlog strips); paused, stepping, seeking or acting, every change
     // shows at once, and so does a node added or moved.
-    let tick = super::chart::coarse_tick(ctl);
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock);
     let shown = Memo::new(move |_| {
         let _ = tick.get();
         places.with(|_| ());
