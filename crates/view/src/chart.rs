@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::fmt::push_tenths;
 use crate::history::{Fault, Sample};
 
 /// The chart's drawable parts, in SVG user units of a `width` × `height` box.
@@ -36,21 +37,26 @@ pub fn geometry(samples: &[Sample], faults: &[Fault], now: u64, window_ms: u64, 
     let min_offset = all().min().unwrap_or(0).clamp(0, max_offset - 1);
     let x = |t: u64| ((t.max(t0) - t0) as f64 / (t1 - t0).max(1) as f64) * width;
     let y = |o: i64| height - ((o.max(min_offset) - min_offset) as f64 / (max_offset - min_offset) as f64) * height;
-    let mut lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current: BTreeMap<String, String> = BTreeMap::new();
+    // Names borrowed from the samples, coordinates written without the formatting machinery:
+    // the chart is laid out several times a second from thousands of points.
+    let mut lines: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut current: BTreeMap<&str, String> = BTreeMap::new();
     for s in shown {
+        let sx = x(s.at);
         for (name, off) in &s.offsets {
             match off {
                 Some(o) => {
-                    let pts = current.entry(name.clone()).or_default();
+                    let pts = current.entry(name.as_str()).or_default();
                     if !pts.is_empty() {
                         pts.push(' ');
                     }
-                    pts.push_str(&format!("{:.1},{:.1}", x(s.at), y(*o)));
+                    push_tenths(pts, sx);
+                    pts.push(',');
+                    push_tenths(pts, y(*o));
                 }
                 None => {
-                    if let Some(p) = current.remove(name) {
-                        lines.entry(name.clone()).or_default().push(p);
+                    if let Some(p) = current.remove(name.as_str()) {
+                        lines.entry(name.as_str()).or_default().push(p);
                     }
                 }
             }
@@ -67,7 +73,7 @@ pub fn geometry(samples: &[Sample], faults: &[Fault], now: u64, window_ms: u64, 
         None => Vec::new(),
     };
     ChartGeometry {
-        lines: lines.into_iter().collect(),
+        lines: lines.into_iter().map(|(n, p)| (n.to_string(), p)).collect(),
         faults: faults.iter().filter(|f| f.at >= t0 && f.at <= t1).map(|f| (x(f.at), f.label.clone())).collect(),
         t0,
         t1,
