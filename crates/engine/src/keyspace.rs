@@ -24,9 +24,9 @@ pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// (one key, one pointer-sized value) keeps every lookup to fewer cache lines.
 pub enum Value {
     Str(SmallBytes),
-    List(Box<VecDeque<Vec<u8>>>),
+    List(Box<VecDeque<SmallBytes>>),
     /// Insertion order, as a listpack-encoded hash keeps it.
-    Hash(Box<IndexMap<Vec<u8>, Vec<u8>>>),
+    Hash(Box<IndexMap<SmallBytes, SmallBytes>>),
     Set(Box<SetValue>),
 }
 
@@ -57,7 +57,7 @@ impl Value {
 /// ascending integer order, hashtable sets in an order of their own.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct SetValue {
-    members: IndexSet<Vec<u8>>,
+    members: IndexSet<SmallBytes>,
     intset: bool,
 }
 
@@ -83,7 +83,7 @@ impl SetValue {
         if self.intset && string2ll(&m).is_none() {
             self.intset = false;
         }
-        let added = self.members.insert(m);
+        let added = self.members.insert(m.into());
         if self.intset && self.members.len() > SET_MAX_INTSET_ENTRIES {
             self.intset = false;
         }
@@ -94,13 +94,13 @@ impl SetValue {
         self.members.swap_remove(m)
     }
 
-    pub fn member_at(&self, i: usize) -> Option<&Vec<u8>> {
-        self.members.get_index(i)
+    pub fn member_at(&self, i: usize) -> Option<&[u8]> {
+        self.members.get_index(i).map(|m| m.as_bytes())
     }
 
     /// Members in the order SMEMBERS returns them.
-    pub fn members(&self) -> Vec<&Vec<u8>> {
-        let mut out: Vec<&Vec<u8>> = self.members.iter().collect();
+    pub fn members(&self) -> Vec<&[u8]> {
+        let mut out: Vec<&[u8]> = self.members.iter().map(|m| m.as_bytes()).collect();
         if self.intset {
             out.sort_by_key(|m| string2ll(m).unwrap_or(0));
         }
@@ -357,7 +357,7 @@ mod tests {
         loop {
             let (next, keys) = db.scan(cursor, 7);
             for k in keys {
-                assert!(seen.insert(k.clone()), "duplicate {k:?}");
+                assert!(seen.insert(k.to_vec()), "duplicate {k:?}");
             }
             if next == 0 {
                 break;
@@ -397,7 +397,7 @@ mod tests {
         for m in ["10", "-2", "3"] {
             set.insert(m.as_bytes().to_vec());
         }
-        let order: Vec<&[u8]> = set.members().into_iter().map(|m| m.as_slice()).collect();
+        let order: Vec<&[u8]> = set.members();
         assert_eq!(order, [&b"-2"[..], b"3", b"10"]);
         set.insert(b"x".to_vec());
         assert!(!set.is_intset());

@@ -21,6 +21,7 @@ use std::fmt;
 
 use indexmap::IndexMap;
 
+use crate::small_bytes::SmallBytes;
 use crate::keyspace::{Db, SetValue, Value};
 use crate::rdb::crc64;
 
@@ -309,7 +310,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
             }
             let mut list = VecDeque::with_capacity(prealloc(len, r.remaining()));
             for _ in 0..len {
-                list.push_back(r.string()?);
+                list.push_back(r.string()?.into());
             }
             Ok(Some(Value::List(Box::new(list))))
         }
@@ -335,7 +336,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
             for _ in 0..len {
                 let field = r.string()?;
                 let value = r.string()?;
-                if hash.insert(field, value).is_some() {
+                if hash.insert(field.into(), value.into()).is_some() {
                     return Err(corrupt("Duplicate hash fields detected"));
                 }
             }
@@ -360,7 +361,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                     return Err(short_read());
                 }
                 if container == CONTAINER_PLAIN {
-                    list.push_back(data);
+                    list.push_back(data.into());
                     continue;
                 }
                 let entries = if value_type == TYPE_LIST_QUICKLIST_2 {
@@ -369,7 +370,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                     ziplist(&data).ok_or_else(|| corrupt("Ziplist integrity check failed."))?
                 };
                 // Empty nodes are skipped silently.
-                list.extend(entries);
+                list.extend(entries.into_iter().map(SmallBytes::from));
             }
             Ok((!list.is_empty()).then_some(Value::List(Box::new(list))))
         }
@@ -381,7 +382,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                     let mut hash = IndexMap::with_capacity(pairs.len());
                     for (field, value) in pairs {
                         let flen = field.len();
-                        if hash.insert(field, value).is_some() {
+                        if hash.insert(field.into(), value.into()).is_some() {
                             return Err(RdbError(format!("Hash zipmap with dup elements, or big length ({flen})")));
                         }
                     }
@@ -389,7 +390,7 @@ fn load_object(value_type: u8, r: &mut Reader<'_>, key: &[u8]) -> Result<Option<
                 }
                 TYPE_LIST_ZIPLIST => {
                     let entries = ziplist(&blob).ok_or_else(|| corrupt("List ziplist integrity check failed."))?;
-                    Ok((!entries.is_empty()).then(|| Value::List(Box::new(entries.into()))))
+                    Ok((!entries.is_empty()).then(|| Value::List(Box::new(entries.into_iter().map(SmallBytes::from).collect()))))
                 }
                 TYPE_SET_INTSET => {
                     let members = intset(&blob).ok_or_else(|| corrupt("Intset integrity check failed."))?;
@@ -436,7 +437,7 @@ fn pairs_to_hash(entries: Vec<Vec<u8>>) -> Option<Option<Value>> {
     let mut hash = IndexMap::with_capacity(entries.len() / 2);
     let mut it = entries.into_iter();
     while let (Some(field), Some(value)) = (it.next(), it.next()) {
-        if hash.insert(field, value).is_some() {
+        if hash.insert(field.into(), value.into()).is_some() {
             return None;
         }
     }
@@ -1016,21 +1017,21 @@ mod tests {
 
     fn list_of(loaded: &Loaded, db: usize, key: &str) -> Vec<Vec<u8>> {
         match &loaded.dbs[db].get(key.as_bytes()).expect("key loaded").value {
-            Value::List(l) => l.iter().cloned().collect(),
+            Value::List(l) => l.iter().map(|v| v.to_vec()).collect(),
             other => panic!("{key} is not a list: {other:?}"),
         }
     }
 
     fn hash_of(loaded: &Loaded, db: usize, key: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
         match &loaded.dbs[db].get(key.as_bytes()).expect("key loaded").value {
-            Value::Hash(h) => h.iter().map(|(f, v)| (f.clone(), v.clone())).collect(),
+            Value::Hash(h) => h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(),
             other => panic!("{key} is not a hash: {other:?}"),
         }
     }
 
     fn set_of(loaded: &Loaded, db: usize, key: &str) -> Vec<Vec<u8>> {
         match &loaded.dbs[db].get(key.as_bytes()).expect("key loaded").value {
-            Value::Set(s) => s.members().into_iter().cloned().collect(),
+            Value::Set(s) => s.members().into_iter().map(<[u8]>::to_vec).collect(),
             other => panic!("{key} is not a set: {other:?}"),
         }
     }
@@ -1057,7 +1058,7 @@ mod tests {
         db.set(b"", s(b""), false);
         db.set(b"42", s(&[0u8, 255, 13, 10]), false);
         db.set(b"long", s(&b"abcdefghij".repeat(50)), false);
-        db.set(b"list", Value::List(Box::new(strs(&["a", "1", "", "-7", "b"]).into())), false);
+        db.set(b"list", Value::List(Box::new(strs(&["a", "1", "", "-7", "b"]).into_iter().map(SmallBytes::from).collect())), false);
         let mut ints = SetValue::new();
         for m in ["5", "-3", "100000", "2"] {
             ints.insert(m.as_bytes().to_vec());
@@ -1069,16 +1070,16 @@ mod tests {
         }
         db.set(b"words", Value::Set(Box::new(words)), false);
         let mut h = IndexMap::new();
-        h.insert(b"f1".to_vec(), b"v1".to_vec());
-        h.insert(b"2".to_vec(), b"300".to_vec());
-        h.insert(b"z".to_vec(), Vec::new());
+        h.insert(SmallBytes::new(b"f1"), SmallBytes::new(b"v1"));
+        h.insert(SmallBytes::new(b"2"), SmallBytes::new(b"300"));
+        h.insert(SmallBytes::new(b"z"), SmallBytes::new(b""));
         db.set(b"hash", Value::Hash(Box::new(h)), false);
         db.set_expire(b"plain", 4_102_444_800_000);
         db.set_expire(b"list", 1);
         let db3 = &mut dbs[3];
         db3.set(b"other", s(b"db3"), false);
         db3.set_expire(b"other", 1_700_000_000_123);
-        dbs[15].set(b"last", Value::List(Box::new(strs(&["only"]).into())), false);
+        dbs[15].set(b"last", Value::List(Box::new(strs(&["only"]).into_iter().map(SmallBytes::from).collect())), false);
         dbs
     }
 

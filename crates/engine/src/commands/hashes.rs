@@ -4,9 +4,10 @@ use indexmap::IndexMap;
 
 use super::{int_arg, int_reply, wrongtype, CmdResult, Ctx};
 use crate::keyspace::Value;
+use crate::small_bytes::SmallBytes;
 use crate::resp::{string2ll, Frame};
 
-type Hash = IndexMap<Vec<u8>, Vec<u8>>;
+type Hash = IndexMap<SmallBytes, SmallBytes>;
 
 fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Frame> {
     match ctx.server.lookup_read(ctx.db, key, ctx.now) {
@@ -42,7 +43,7 @@ pub fn hset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let h = write_hash(ctx, &a[1])?;
     let mut created = 0;
     for pair in a[2..].chunks(2) {
-        if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
+        if h.insert(pair[0][..].into(), pair[1][..].into()).is_none() {
             created += 1;
         }
     }
@@ -51,7 +52,7 @@ pub fn hset(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 }
 
 pub fn hget(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
-    let v = read_hash(ctx, &a[1])?.and_then(|h| h.get(&a[2]).cloned());
+    let v = read_hash(ctx, &a[1])?.and_then(|h| h.get(&a[2][..]).map(|v| v.to_vec()));
     Ok(v.map(Frame::Bulk).unwrap_or(Frame::Null))
 }
 
@@ -61,7 +62,7 @@ pub fn hdel(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let Value::Hash(h) = &mut entry.value else { return Err(wrongtype()) };
     let mut deleted = 0;
     for field in &a[2..] {
-        if h.shift_remove(field).is_some() {
+        if h.shift_remove(&field[..]).is_some() {
             deleted += 1;
         }
     }
@@ -78,8 +79,8 @@ pub fn hgetall(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let Some(h) = read_hash(ctx, &a[1])? else { return Ok(Frame::Array(vec![])) };
     let mut out = Vec::with_capacity(h.len() * 2);
     for (f, v) in h {
-        out.push(Frame::Bulk(f.clone()));
-        out.push(Frame::Bulk(v.clone()));
+        out.push(Frame::Bulk(f.to_vec()));
+        out.push(Frame::Bulk(v.to_vec()));
     }
     Ok(Frame::Array(out))
 }
@@ -89,21 +90,21 @@ pub fn hlen(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 }
 
 pub fn hexists(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
-    let found = read_hash(ctx, &a[1])?.is_some_and(|h| h.contains_key(&a[2]));
+    let found = read_hash(ctx, &a[1])?.is_some_and(|h| h.contains_key(&a[2][..]));
     Ok(Frame::Integer(found as i64))
 }
 
 pub fn hincrby(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let by = int_arg(&a[3])?;
     let h = write_hash(ctx, &a[1])?;
-    let current = match h.get(&a[2]) {
+    let current = match h.get(&a[2][..]) {
         Some(v) => string2ll(v).ok_or_else(|| Frame::err("ERR hash value is not an integer"))?,
         None => 0,
     };
     let new = current
         .checked_add(by)
         .ok_or_else(|| Frame::err("ERR increment or decrement would overflow"))?;
-    h.insert(a[2].clone(), new.to_string().into_bytes());
+    h.insert(a[2][..].into(), new.to_string().into_bytes().into());
     ctx.propagate_as_is(a);
     Ok(Frame::Integer(new))
 }

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use super::{int_arg, int_reply, positive_count, wrongtype, CmdResult, Ctx};
 use crate::keyspace::Value;
+use crate::small_bytes::SmallBytes;
 use crate::resp::Frame;
 
 fn push(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
@@ -11,7 +12,8 @@ fn push(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
         Some(e) => match &mut e.value {
             Value::List(l) => {
                 for v in &a[2..] {
-                    if left { l.push_front(v.clone()) } else { l.push_back(v.clone()) }
+                    let v = SmallBytes::new(v);
+                    if left { l.push_front(v) } else { l.push_back(v) }
                 }
                 l.len()
             }
@@ -20,7 +22,8 @@ fn push(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
         None => {
             let mut l = VecDeque::new();
             for v in &a[2..] {
-                if left { l.push_front(v.clone()) } else { l.push_back(v.clone()) }
+                let v = SmallBytes::new(v);
+                if left { l.push_front(v) } else { l.push_back(v) }
             }
             let len = l.len();
             ctx.server.db_mut(ctx.db).set(&a[1], Value::List(Box::new(l)), false);
@@ -53,7 +56,7 @@ fn pop(ctx: &mut Ctx, a: &[Vec<u8>], left: bool) -> CmdResult {
         return Ok(if count.is_some() { Frame::NullArray } else { Frame::Null });
     };
     let Value::List(list) = &mut entry.value else { return Err(wrongtype()) };
-    let take = |l: &mut VecDeque<Vec<u8>>| if left { l.pop_front() } else { l.pop_back() };
+    let take = |l: &mut VecDeque<SmallBytes>| if left { l.pop_front() } else { l.pop_back() }.map(|v| v.to_vec());
     let reply = match count {
         None => take(list).map(Frame::Bulk).unwrap_or(Frame::Null),
         Some(n) => {
@@ -88,7 +91,7 @@ pub fn rpop(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     pop(ctx, a, false)
 }
 
-fn read_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c VecDeque<Vec<u8>>>, Frame> {
+fn read_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c VecDeque<SmallBytes>>, Frame> {
     match ctx.server.lookup_read(ctx.db, key, ctx.now) {
         None => Ok(None),
         Some(e) => match &e.value {
@@ -113,7 +116,7 @@ pub fn lrange(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         return Ok(Frame::Array(vec![]));
     }
     end = end.min(len - 1);
-    Ok(Frame::Array(list.range(start as usize..=end as usize).map(|v| Frame::Bulk(v.clone())).collect()))
+    Ok(Frame::Array(list.range(start as usize..=end as usize).map(|v| Frame::Bulk(v.to_vec())).collect()))
 }
 
 pub fn llen(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
@@ -129,5 +132,5 @@ pub fn lindex(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     if index < 0 {
         return Ok(Frame::Null);
     }
-    Ok(list.get(index as usize).map(|v| Frame::Bulk(v.clone())).unwrap_or(Frame::Null))
+    Ok(list.get(index as usize).map(|v| Frame::Bulk(v.to_vec())).unwrap_or(Frame::Null))
 }

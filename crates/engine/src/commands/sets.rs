@@ -49,7 +49,7 @@ pub fn srem(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
 
 pub fn smembers(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
     let Some(set) = read_set(ctx, &a[1])? else { return Ok(Frame::Array(vec![])) };
-    Ok(Frame::Array(set.members().into_iter().map(|m| Frame::Bulk(m.clone())).collect()))
+    Ok(Frame::Array(set.members().into_iter().map(|m| Frame::Bulk(m.to_vec())).collect()))
 }
 
 pub fn scard(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
@@ -82,7 +82,7 @@ pub fn spop(ctx: &mut Ctx, a: &[Vec<u8>]) -> CmdResult {
         let remaining = len - popped.len();
         let i = ctx.server.rng.below(remaining);
         let Some(Value::Set(set)) = ctx.server.db_mut(ctx.db).get_mut(key).map(|e| &mut e.value) else { break };
-        let Some(m) = set.member_at(i).cloned() else { break };
+        let Some(m) = set.member_at(i).map(<[u8]>::to_vec) else { break };
         set.remove(&m);
         popped.push(m);
     }
