@@ -2,7 +2,7 @@
 //! forks the run); anything else is an intervention now. One transcript per node, one history
 //! for all of them (redis-cli keeps a single history file too).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html;
@@ -83,7 +83,7 @@ pub fn prompt(node: &str, down: bool) -> String {
 #[component]
 pub fn NodeConsole(sel: Selected) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
-    let transcripts = RwSignal::new(HashMap::<String, Transcript>::new());
+    let transcripts = RwSignal::new(BTreeMap::<String, Transcript>::new());
     let history = StoredValue::new(History::new());
     let input = RwSignal::new(String::new());
     let output_ref = NodeRef::<html::Div>::new();
@@ -94,7 +94,7 @@ pub fn NodeConsole(sel: Selected) -> impl IntoView {
     Effect::new(move |first: Option<()>| {
         ctl.preset.track();
         if first.is_some() {
-            transcripts.set(HashMap::new());
+            transcripts.set(BTreeMap::new());
         }
     });
     let write = move |node: &str, f: &dyn Fn(&mut Transcript)| transcripts.update(|m| f(m.entry(node.to_string()).or_default()));
