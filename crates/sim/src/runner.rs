@@ -285,7 +285,7 @@ impl Player {
             }
             Expect::SameData { nodes } => {
                 let digests: Vec<String> = nodes.iter().map(|n| self.world.digest(n)).collect();
-                if digests.windows(2).all(|d| d[0] == d[1]) && !digests[0].is_empty() {
+                if digests.windows(2).all(|d| d[0] == d[1]) && digests.first().is_some_and(|d| !d.is_empty()) {
                     Ok(format!("{} hold the same data", nodes.join(", ")))
                 } else {
                     Err(format!("datasets differ: {}", nodes.iter().zip(&digests).map(|(n, d)| format!("{n}={}", &d[..d.len().min(8)])).collect::<Vec<_>>().join(" ")))

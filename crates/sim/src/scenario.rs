@@ -396,6 +396,15 @@ mod raw {
         slot.take().ok_or_else(|| missing(name))
     }
 
+    /// The `nodes` a comparison check compares: at least one.
+    fn node_list(r: &mut RawStep) -> Result<Vec<String>, String> {
+        let nodes = take(&mut r.nodes, "nodes")?;
+        if nodes.is_empty() {
+            return Err("`nodes` must name at least one node".into());
+        }
+        Ok(nodes)
+    }
+
     impl RawStep {
         pub(super) fn into_step(mut self) -> Result<Step, String> {
             let r = &mut self;
@@ -431,8 +440,8 @@ mod raw {
                 Do::Link => Action::Link { a: take(&mut r.a, "a")?, b: take(&mut r.b, "b")?, latency_ms: r.latency_ms.take(), bytes_per_ms: r.bytes_per_ms.take() },
                 Do::Expect => Action::Expect(match take(&mut r.check, "check")? {
                     Check::Info => Expect::Info { node: name(r)?, field: take(&mut r.field, "field")?, equals: take(&mut r.equals, "equals")? },
-                    Check::SameData => Expect::SameData { nodes: take(&mut r.nodes, "nodes")? },
-                    Check::SameOffset => Expect::SameOffset { nodes: take(&mut r.nodes, "nodes")? },
+                    Check::SameData => Expect::SameData { nodes: node_list(r)? },
+                    Check::SameOffset => Expect::SameOffset { nodes: node_list(r)? },
                     Check::Syncs => Expect::Syncs { node: name(r)?, full: r.full.take(), partial_ok: r.partial_ok.take(), partial_err: r.partial_err.take() },
                     Check::Keys => Expect::Keys { node: name(r)?, count: take(&mut r.count, "count")? },
                     Check::LostWrites => Expect::LostWrites { node: name(r)?, count: take(&mut r.count, "count")? },

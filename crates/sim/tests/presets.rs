@@ -52,6 +52,9 @@ fn bad_files_say_what_and_where() {
         ("{\"name\": \"x\", \"nodes\": [{\"name\": \"a\"}], \"steps\": [{\"at\": 5, \"do\": \"add_node\", \"node\": \"b\"}]}", "must be a node"),
         ("{\"name\": \"x\", \"nodes\": [{\"name\": \"a\"}], \"steps\": [{\"at\": 5, \"do\": \"crash\", \"node\": {\"name\": \"a\"}}]}", "must be a node name"),
         ("{\"name\": \"x\", \"nodes\": [{\"name\": \"a\"}], \"steps\": [{\"at\": 5, \"do\": \"expect\", \"check\": \"keys\", \"node\": \"a\"}]}", "missing field `count`"),
+        // A comparison of no nodes used to reach an index in the runner and panic.
+        ("{\"name\": \"x\", \"nodes\": [{\"name\": \"a\"}], \"steps\": [{\"at\": 5, \"do\": \"expect\", \"check\": \"same_data\", \"nodes\": []}]}", "`nodes` must name at least one node"),
+        ("{\"name\": \"x\", \"nodes\": [{\"name\": \"a\"}], \"steps\": [{\"at\": 5, \"do\": \"expect\", \"check\": \"same_offset\", \"nodes\": []}]}", "`nodes` must name at least one node"),
         ("name = \"x\"\n[[nodes]]\nname = \"a b\"\n", "must be 1-32 letters"),
         ("{\"name\": \"x\", \"nodes\": [ {\"name\": 1} ]}", "line 1"),
         ("name = \"x\"\n[[nodes]]\nname = \"a\"\n[[steps]]\nat = 9\ndo = \"note\"\n[[steps]]\nat = 2\ndo = \"note\"\n", "time order"),
