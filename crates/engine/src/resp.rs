@@ -113,20 +113,24 @@ pub fn encode_words_into<'a>(out: &mut Vec<u8>, count: usize, args: impl Iterato
 
 /// `*<n>\r\n` or `$<n>\r\n`, the digits written without a String.
 fn count_line(out: &mut Vec<u8>, tag: u8, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
+    let mut buf = [0u8; 20];
+    out.push(tag);
+    out.extend_from_slice(decimal(n as u64, &mut buf));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The decimal digits of `n`, written into `buf` (hot paths that print numbers use this
+/// instead of the formatting machinery).
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return &buf[i..];
         }
     }
-    out.push(tag);
-    out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
 }
 
 fn line(out: &mut Vec<u8>, tag: u8, body: &[u8]) {

@@ -64,18 +64,8 @@ pub fn push_tenths(out: &mut String, v: f64) {
         out.push('-');
     }
     let t = t.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = t / 10;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[i..].iter().map(|&d| d as char));
+    let mut buf = [0u8; 20];
+    out.extend(replscope_engine::resp::decimal(t / 10, &mut buf).iter().map(|&d| d as char));
     out.push('.');
     out.push((b'0' + (t % 10) as u8) as char);
 }
