@@ -196,15 +196,6 @@ impl Db {
         }
     }
 
-    /// `set` of a string value, overwriting an existing string in place (SET's common case:
-    /// no allocation and no free for a key that already holds a string).
-    pub fn set_string(&mut self, key: &[u8], val: &[u8], keep_ttl: bool) {
-        match self.entries.get_mut(key) {
-            Some(Entry { value: Value::Str(old), expire_at, .. }) if keep_ttl || expire_at.is_none() => old.set(val),
-            _ => self.set(key, Value::Str(SmallBytes::new(val)), keep_ttl),
-        }
-    }
-
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.entries.remove(key)?;
         self.order.remove(&(order_hash(key), Key::new(key)));

@@ -142,7 +142,7 @@ fn set_generic(
     }
     let keep_ttl = o.keepttl || when.is_some();
     let db = ctx.server.db_mut(ctx.db);
-    db.set_string(key, val, keep_ttl);
+    db.set(key, Value::Str(val.into()), keep_ttl);
     if let Some(at) = when {
         db.set_expire(key, at.max(0) as u64);
         // Relative and absolute expires alike travel as an absolute PXAT.
