@@ -307,7 +307,11 @@ fn keyspace(d: &mut Diff) {
     d.cmd(&["SET", "nottl", "v"]);
     d.cmd(&["EXPIRE", "nottl", "100", "XX"]);
     d.cmd(&["EXPIRE", "nottl", "100", "LT"]);
-    d.cmd(&["EXPIRE", "nottl", "100", "GT"]);
+    // GT with a shorter TTL than the one LT just set: refused. (The same 100 s raced the
+    // clock: a millisecond passing between the two commands made GT succeed on one server.)
+    d.cmd(&["EXPIRE", "nottl", "50", "GT"]);
+    d.cmd(&["EXPIRE", "nottl", "200", "GT"]);
+    d.cmd(&["EXPIRE", "nottl", "100", "LT"]);
     d.cmd(&["PEXPIRE", "e", "100000"]);
     d.check(0, &["PTTL", "e"], Cmp::IntRange(99_000, 100_000));
     d.cmd(&["PEXPIRE", "e", "x"]);
@@ -320,7 +324,7 @@ fn keyspace(d: &mut Diff) {
     d.cmd(&["TTL", "nosuchkey"]);
     d.cmd(&["PTTL", "nosuchkey"]);
     d.check(0, &["TTL", "nottl"], Cmp::IntRange(90, 100));
-    // EXPIRE LT gave it a 100 s TTL: PTTL depends on how long the steps took.
+    // EXPIRE LT (after GT's 200 s) gave it a 100 s TTL: PTTL depends on how long the steps took.
     d.check(0, &["PTTL", "nottl"], Cmp::IntRange(90_000, 100_000));
     d.cmd(&["PERSIST", "e"]);
     d.cmd(&["PERSIST", "e"]);
