@@ -23,6 +23,11 @@
 // * long-animation-frame entries (PerformanceObserver), when Chromium has them: how many
 //   frames took over 50 ms and their style/layout/paint share.
 //
+// Diagnostics (all optional): BENCH_VERBOSE=1 prints the node boxes and DOM sizes at the end;
+// BENCH_MUT=file.js injects a script that may keep `window.__mut.counts` (DOM mutations by
+// kind, printed per frame); BENCH_CSS='…' adds a style sheet for the measured window (hide a
+// panel to see what it costs the browser); BENCH_DUMP=file.json writes every frame's timings.
+//
 // Nothing about timing is asserted (it is a benchmark); it fails (exit 1) if the page logs
 // a console error or throws, or if the scenario cannot be built.
 
@@ -214,6 +219,7 @@ try {
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   await page.addInitScript(instrument);
+  if (process.env.BENCH_MUT) await page.addInitScript({ path: process.env.BENCH_MUT });
   await page.goto(url, { waitUntil: 'load' });
   await need(page, 'topology', 'the topology drawing', 15_000);
   await eventually('the default preset drawn', async () => (await nodeNames(page)).length === 3);
@@ -259,7 +265,9 @@ try {
     window.__bench.frames.clear();
     window.__bench.loaf.length = 0;
     window.__bench.on = true;
+    if (window.__mut) window.__mut.on = true;
   });
+  if (process.env.BENCH_CSS) await page.addStyleTag({ content: process.env.BENCH_CSS });
   if (PROFILE) {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
@@ -292,6 +300,7 @@ try {
   const replicasUp = states.filter((l) => /link up/.test(l)).length;
 
   const frames = data.frames.filter((f) => f.render !== null);
+  if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(frames));
   const script = frames.map((f) => f.script).sort((a, b) => a - b);
   const after = frames.map((f) => f.render).sort((a, b) => a - b);
   const cost = frames.map((f) => f.script + f.render).sort((a, b) => a - b);
@@ -310,7 +319,20 @@ try {
   console.log(`# means of the per-frame timings: script ${f2(mean(script))} ms, after ${f2(mean(after))} ms, cost ${f2(mean(cost))} ms`);
   const worst = [...frames].sort((a, b) => b.script + b.render - (a.script + a.render)).slice(0, 5);
   console.log(`# worst frames: ${worst.map((f) => `${f1(f.script + f.render)} ms (script ${f1(f.script)}, after ${f1(f.render)}) at virtual ${(f.virt / 1000).toFixed(2)} s`).join('; ')}`);
-  if (process.env.BENCH_VERBOSE) for (const l of states) console.log(`#   ${l}`);
+  if (process.env.BENCH_MUT) {
+    const counts = await page.evaluate(() => window.__mut.counts);
+    const n = data.frames.length;
+    for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`# mutations per frame ${(v / n).toFixed(2)} ${k}`);
+  }
+  if (process.env.BENCH_VERBOSE) {
+    for (const l of states) console.log(`#   ${l}`);
+    const dom = await page.evaluate(() => ({
+      all: document.getElementsByTagName('*').length,
+      topo: document.querySelectorAll('[data-testid="topology"] *').length,
+      dots: document.querySelectorAll('[data-testid="message"]').length,
+    }));
+    console.log(`# DOM at the end: ${dom.all} elements, ${dom.topo} in the topology, ${dom.dots} message dots`);
+  }
   if (data.loafSupported) {
     const l = data.loaf;
     const sum = (k) => l.reduce((a, e) => a + e[k], 0);

@@ -3,6 +3,7 @@
 mod backlog;
 mod chart;
 mod controls;
+mod dot_layer;
 mod footer;
 mod header;
 mod notices;

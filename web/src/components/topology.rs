@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use replscope_sim::Payload;
 use replscope_view::fmt::thousands;
 use replscope_view::frame::{NodeState, NodeView, SyncPhase};
-use replscope_view::geometry::{along, canvas, centre, lane, BOX_H, BOX_W};
+use replscope_view::geometry::{canvas, centre, BOX_H, BOX_W};
 
+use super::dot_layer::{message_at, DotLayer};
 use crate::sim_ctl::SimCtl;
 
 /// CSS class and legend name of a payload kind.
@@ -64,6 +65,31 @@ pub fn Topology() -> impl IntoView {
     });
     provide_context(ShownNodes(shown));
 
+    // The message dots: one effect keeps them in step with the frame.
+    let dots = NodeRef::<leptos::svg::G>::new();
+    let layer = StoredValue::new_local(None::<DotLayer>);
+    Effect::new(move |_| {
+        let Some(root) = dots.get() else { return };
+        places.with(|p| {
+            ctl.messages.with(|ms| {
+                layer.update_value(|l| {
+                    if l.is_none() {
+                        *l = DotLayer::new(root.into());
+                    }
+                    if let Some(l) = l {
+                        l.sync(ms, |name| place_of(p, name));
+                    }
+                })
+            })
+        });
+    });
+    let inspect = move |id: Option<usize>| {
+        let m = id.and_then(|id| ctl.messages.with_untracked(|ms| ms.iter().find(|m| m.id == id).cloned()));
+        if m.is_some() {
+            ctl.inspected.set(m);
+        }
+    };
+
     view! {
         <section class="panel topology" aria-labelledby="topology-title">
             <div class="panel-bar">
@@ -102,81 +128,15 @@ pub fn Topology() -> impl IntoView {
                         <NodeBox name=name/>
                     </For>
                 </g>
-                <g class="messages">
-                    // Keyed by trace index: a message's element lives while it travels and only
-                    // its position changes from frame to frame.
-                    <For each=move || ctl.messages.with(|ms| ms.iter().map(|m| m.id).collect::<Vec<_>>()) key=|id| *id let:id>
-                        <MessageDot id=id/>
-                    </For>
+                // Drawn by hand (see `DotLayer`); clicks and Enter land here from the dots.
+                <g class="messages" node_ref=dots
+                    on:click=move |ev| inspect(message_at(ev.target()))
+                    on:keydown=move |ev| if ev.key() == "Enter" { inspect(message_at(ev.target())) }>
                 </g>
             </svg>
             </div>
         </section>
     }
-}
-
-/// Where a message is drawn this frame.
-#[derive(Clone, Debug, PartialEq)]
-struct DotPlace {
-    x: f64,
-    y: f64,
-    landed: bool,
-    held: bool,
-    /// Fraction of the bytes delivered (for an RDB transfer's bar).
-    done: f64,
-}
-
-#[component]
-fn MessageDot(id: usize) -> impl IntoView {
-    let ctl = expect_context::<SimCtl>();
-    let places = expect_context::<Memo<Places>>();
-    let Some(m) = ctl.messages.with_untracked(|ms| ms.iter().find(|m| m.id == id).cloned()) else { return ().into_any() };
-    let (from, to) = (m.from.clone(), m.to.clone());
-    let place = Memo::new(move |_| {
-        let (a, b) = places.with(|p| Some((place_of(p, &from)?, place_of(p, &to)?)))?;
-        ctl.messages.with(|ms| {
-            // The list is sorted by id.
-            let m = ms.binary_search_by_key(&id, |m| m.id).ok().map(|i| &ms[i])?;
-            let (x, y) = along(lane(a, b), m.progress);
-            let done = if m.bytes == 0 { 0.0 } else { m.delivered as f64 / m.bytes as f64 };
-            Some(DotPlace { x, y, landed: m.progress >= 1.0, held: m.held, done })
-        })
-    });
-    let (cls, name) = payload_class(&m.payload);
-    let big = matches!(m.payload, Payload::RdbChunk) && m.bytes > 256;
-    let r = if big { 9.0 } else { 6.0 };
-    let label = format!("{name}, {} bytes, {} → {}: show its bytes", thousands(m.bytes as i64), m.from, m.to);
-    // One attribute moves the whole dot (and its bar): fewer updates than cx, cy, x, y each.
-    let at = Memo::new(move |_| place.with(|p| p.as_ref().map(|p| (p.x, p.y)).unwrap_or((-100.0, -100.0))));
-    let transform = move || at.with(|(x, y)| format!("translate({x:.1} {y:.1})"));
-    let bar = big.then(|| {
-        let done = Memo::new(move |_| place.with(|p| p.as_ref().map(|p| p.done).unwrap_or(0.0)));
-        view! {
-            <g class="rdb-bar">
-                <rect class="track" x=-24.0 y=12.0 width=48.0 height=6.0 rx=3.0/>
-                <rect class="fill" x=-24.0 y=12.0 width=move || 48.0 * done.get() height=6.0 rx=3.0/>
-            </g>
-        }
-    });
-    let open = move || {
-        let m = ctl.messages.with_untracked(|ms| ms.iter().find(|m| m.id == id).cloned());
-        if m.is_some() {
-            ctl.inspected.set(m);
-        }
-    };
-    view! {
-        <g class=format!("msg {cls}") class:landed=move || place.with(|p| p.as_ref().is_some_and(|p| p.landed))
-            class:held=move || place.with(|p| p.as_ref().is_some_and(|p| p.held)) data-testid="message"
-            transform=transform>
-            <circle cx=0.0 cy=0.0 r=r tabindex="0" role="button" aria-label=label.clone()
-                on:click=move |_| open()
-                on:keydown=move |ev| if ev.key() == "Enter" { open() }>
-                <title>{label.clone()}</title>
-            </circle>
-            {bar}
-        </g>
-    }
-    .into_any()
 }
 
 /// Everything a node box shows, so the box's elements stay and only changed text updates.
