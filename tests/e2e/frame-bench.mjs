@@ -322,7 +322,7 @@ try {
   if (process.env.BENCH_MUT) {
     const counts = await page.evaluate(() => window.__mut.counts);
     const n = data.frames.length;
-    for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`# mutations per frame ${(v / n).toFixed(2)} ${k}`);
+    for (const [k, v] of Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(`# mutations per frame ${(v / n).toFixed(2)} ${k}`);
   }
   if (process.env.BENCH_VERBOSE) {
     for (const l of states) console.log(`#   ${l}`);

@@ -9,7 +9,7 @@ use replscope_engine::Frame as Reply;
 use replscope_sim::scenario::{Action, Scenario};
 use replscope_sim::presets;
 use replscope_view::chart::{geometry, ChartGeometry};
-use replscope_view::frame::{BacklogView, Decision, EdgeView, MessageView, Narration, NodeView};
+use replscope_view::frame::{BacklogView, Decision, EdgeView, MessageView, Narration, NodeState, NodeView};
 use replscope_view::{Frame, Run};
 
 /// Virtual ms of the chart's window.
@@ -47,6 +47,9 @@ pub struct SimCtl {
     pub frontier: RwSignal<u64>,
     pub earliest: RwSignal<u64>,
     pub nodes: RwSignal<Vec<NodeView>>,
+    /// What of the nodes changes only with the cluster's shape (see `NodeShape`): most panels
+    /// track this, not `nodes`, whose offsets move every frame under load.
+    pub shape: RwSignal<Vec<NodeShape>>,
     pub edges: RwSignal<Vec<EdgeView>>,
     pub messages: RwSignal<Vec<MessageView>>,
     pub backlogs: RwSignal<Vec<BacklogView>>,
@@ -67,6 +70,48 @@ pub struct SimCtl {
     pub revision: RwSignal<u64>,
 }
 
+/// A node as most panels need it: who it is, what it does, where it is drawn. It changes
+/// when the cluster does (a role, a crash, a new replica, a sync starting), not with offsets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeShape {
+    pub name: String,
+    pub state: NodeState,
+    pub role: String,
+    pub master: Option<String>,
+    pub persistence: bool,
+    /// A full sync in progress on this replica.
+    pub syncing: bool,
+    pub x: f64,
+    pub y: f64,
+}
+
+impl NodeShape {
+    fn of(n: &NodeView) -> NodeShape {
+        NodeShape {
+            name: n.name.clone(),
+            state: n.state,
+            role: n.role.clone(),
+            master: n.master.clone(),
+            persistence: n.persistence,
+            syncing: n.sync.is_some(),
+            x: n.x,
+            y: n.y,
+        }
+    }
+
+    /// Whether `n` still has this shape (compared in place: no copy per frame).
+    fn describes(&self, n: &NodeView) -> bool {
+        self.name == n.name
+            && self.state == n.state
+            && self.role == n.role
+            && self.master == n.master
+            && self.persistence == n.persistence
+            && self.syncing == n.sync.is_some()
+            && self.x == n.x
+            && self.y == n.y
+    }
+}
+
 impl SimCtl {
     pub fn new(scenario: Scenario) -> SimCtl {
         let preset = scenario.name.clone();
@@ -80,6 +125,7 @@ impl SimCtl {
             frontier: RwSignal::new(frame.frontier_ms),
             earliest: RwSignal::new(frame.earliest_ms),
             nodes: RwSignal::new(frame.nodes.clone()),
+            shape: RwSignal::new(frame.nodes.iter().map(NodeShape::of).collect()),
             edges: RwSignal::new(frame.edges.clone()),
             messages: RwSignal::new(frame.messages.clone()),
             backlogs: RwSignal::new(frame.backlogs.clone()),
@@ -162,6 +208,9 @@ impl SimCtl {
         set_changed(self.frontier, &f.frontier_ms);
         set_changed(self.earliest, &f.earliest_ms);
         set_changed(self.nodes, &f.nodes);
+        if self.shape.with_untracked(|s| s.len() != f.nodes.len() || s.iter().zip(&f.nodes).any(|(s, n)| !s.describes(n))) {
+            self.shape.set(f.nodes.iter().map(NodeShape::of).collect());
+        }
         set_changed(self.edges, &f.edges);
         set_changed(self.messages, &f.messages);
         set_changed(self.backlogs, &f.backlogs);

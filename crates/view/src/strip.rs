@@ -58,7 +58,7 @@ impl StripScale {
 }
 
 /// A label on the strip: where, what, and on which of two rows (so neighbours don't collide).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Marker {
     pub pos: f64,
     pub label: String,

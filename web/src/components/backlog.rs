@@ -116,6 +116,8 @@ pub fn latest_for<'a>(decisions: &'a [Decision], master: &str, now: u64) -> Opti
 pub fn Backlogs() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let names = Memo::new(move |_| ctl.backlogs.with(|bs| bs.iter().map(|b| b.node.clone()).collect::<Vec<_>>()));
+    // One clock for all the strips (a memo each would all re-run on every frame's time).
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::Backlogs);
     view! {
         <section class="panel backlogs" aria-labelledby="backlog-title">
             <div class="panel-bar"><h2 id="backlog-title">"Replication backlog"</h2></div>
@@ -123,7 +125,7 @@ pub fn Backlogs() -> impl IntoView {
                 <Show when=move || names.with(|n| !n.is_empty())
                     fallback=|| view! { <p class="sub empty">"No backlog yet: a master creates one when its first replica attaches."</p> }>
                     <For each=move || names.get() key=|n| n.clone() let:name>
-                        <BacklogStrip name=name/>
+                        <BacklogStrip name=name tick=tick/>
                     </For>
                     <p class="strip-key sub" aria-hidden="true">
                         <span class="k-held"></span>"held window "
@@ -138,10 +140,9 @@ pub fn Backlogs() -> impl IntoView {
 }
 
 #[component]
-fn BacklogStrip(name: String) -> impl IntoView {
+fn BacklogStrip(name: String, tick: Memo<(u64, u64)>) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
-    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::Backlogs);
     let model = Memo::new(move |_| {
         let _ = tick.get();
         ctl.frame.with_untracked(|f| f.backlogs.iter().find(|b| b.node == key).map(|b| strip_model(b, latest_for(&f.decisions, &key, f.time_ms))).unwrap_or_default())
@@ -188,12 +189,22 @@ fn BacklogStrip(name: String) -> impl IntoView {
                         {move || band.get().map(|(first, last)| view! { <span class="band-first">{first}</span><span class="band-last">{last}</span> })}
                     </div>
                     {move || sent.get().map(|(l, w)| view! { <div class="seg sent" style=pct(l, w.max(0.8)) title="the slice sent from the backlog"></div> })}
-                    {move || acks.get().into_iter().map(|a| view! { <div class="ack-tick" style=format!("left:{:.2}%", a.pos)></div> }).collect_view()}
+                    // Keyed by position in the list: a tick moving along updates its style in
+                    // place instead of being rebuilt every coarse tick.
+                    <For each=move || 0..acks.with(Vec::len) key=|i| *i let:i>
+                        <div class="ack-tick" style=move || acks.with(|a| a.get(i).map(|a| format!("left:{:.2}%", a.pos)).unwrap_or_default())></div>
+                    </For>
                 </div>
                 <div class="ack-labels" class:two-rows=move || acks.with(|a| a.iter().any(|a| a.row > 0)) class:none=move || acks.with(|a| a.is_empty())>
-                    {move || acks.get().into_iter().map(|a| view! {
-                        <span class=format!("ack-label row-{} anchor-{}", a.row, anchor(a.pos)) style=format!("left:{:.2}%", a.pos)>{a.label}</span>
-                    }).collect_view()}
+                    <For each=move || 0..acks.with(Vec::len) key=|i| *i let:i>
+                        {
+                            let ack = Memo::new(move |_| acks.with(|a| a.get(i).cloned().unwrap_or_default()));
+                            view! {
+                                <span class=move || ack.with(|a| format!("ack-label row-{} anchor-{}", a.row, anchor(a.pos)))
+                                    style=move || ack.with(|a| format!("left:{:.2}%", a.pos))>{move || ack.with(|a| a.label.clone())}</span>
+                            }
+                        }
+                    </For>
                 </div>
             </div>
             {move || request.get().map(|(_, partial, _, text)| view! {

@@ -124,8 +124,8 @@ pub fn OffsetChart() -> impl IntoView {
         chart.with_untracked(|g| f(g))
     };
     // Node names in the frame's order give each node a stable colour.
-    let names = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
-    let masters = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let names = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let masters = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().filter(|n| n.role == "master").map(|n| n.name.clone()).collect::<Vec<_>>()));
     let colour = move |name: &str| names.with(|ns| ns.iter().position(|n| n == name).unwrap_or(0) % SERIES);
     let faults = Memo::new(move |_| {
         let _ = tick.get();

@@ -56,7 +56,7 @@ pub fn active_loads(steps: &[Step], now: u64) -> Vec<(String, u64)> {
 pub fn ClusterActions(sel: Selected) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let rate = RwSignal::new(LOAD_RATES[1]);
-    let masters = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| (n.name.clone(), n.master.clone())).collect::<Vec<_>>()));
+    let masters = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().map(|n| (n.name.clone(), n.master.clone())).collect::<Vec<_>>()));
     let target = Memo::new(move |_| load_target(&masters.get(), &sel.name.get()));
     let new_name = Memo::new(move |_| masters.with(|m| next_replica_name(&m.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())));
     let loads = Memo::new(move |_| {

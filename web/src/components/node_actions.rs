@@ -39,7 +39,7 @@ pub fn NodeActions(sel: Selected) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let pause_ms = RwSignal::new(PAUSES_MS[0]);
     let wanted = RwSignal::new(String::new());
-    let names = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let names = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
     let choices = Memo::new(move |_| repoint_choices(&names.get(), &sel.name.get(), &wanted.get()));
     let exists = move || sel.state.get().is_some();
     let running = move || matches!(sel.state.get(), Some(NodeState::Up | NodeState::Paused));

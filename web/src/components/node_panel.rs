@@ -26,14 +26,14 @@ pub struct Selected {
 
 impl Selected {
     pub fn new(ctl: SimCtl) -> Selected {
-        let names = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+        let names = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
         let name = Memo::new(move |_| effective_node(ctl.selected.get().as_deref(), &names.get()).unwrap_or_default());
         Selected {
             name,
-            state: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).map(|n| n.state)))),
-            role: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).map(|n| n.role.clone()).unwrap_or_default()))),
-            master: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).and_then(|n| n.master.clone())))),
-            persistence: Memo::new(move |_| name.with(|nm| ctl.nodes.with(|ns| ns.iter().find(|n| &n.name == nm).is_some_and(|n| n.persistence)))),
+            state: Memo::new(move |_| name.with(|nm| ctl.shape.with(|ns| ns.iter().find(|n| &n.name == nm).map(|n| n.state)))),
+            role: Memo::new(move |_| name.with(|nm| ctl.shape.with(|ns| ns.iter().find(|n| &n.name == nm).map(|n| n.role.clone()).unwrap_or_default()))),
+            master: Memo::new(move |_| name.with(|nm| ctl.shape.with(|ns| ns.iter().find(|n| &n.name == nm).and_then(|n| n.master.clone())))),
+            persistence: Memo::new(move |_| name.with(|nm| ctl.shape.with(|ns| ns.iter().find(|n| &n.name == nm).is_some_and(|n| n.persistence)))),
         }
     }
 

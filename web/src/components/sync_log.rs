@@ -67,7 +67,7 @@ pub fn SyncLog() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let recent = Memo::new(move |_| ctl.decisions.with(|ds| ds.iter().rev().take(SHOWN).cloned().collect::<Vec<Decision>>()));
     let syncing = Memo::new(move |_| {
-        ctl.nodes.with(|ns| ns.iter().filter_map(|n| n.sync.as_ref().map(|_| n.name.clone())).collect::<Vec<_>>())
+        ctl.shape.with(|ns| ns.iter().filter(|n| n.syncing).map(|n| n.name.clone()).collect::<Vec<_>>())
     });
     // Read back through the trace only when a sync starts or ends (or the run forks).
     let snapshots = Memo::new(move |_| {
@@ -77,6 +77,10 @@ pub fn SyncLog() -> impl IntoView {
     });
     let rows = Memo::new(move |_| {
         let snaps = snapshots.get();
+        // Offsets are read (and tracked) only while a sync is on.
+        if snaps.is_empty() {
+            return Vec::new();
+        }
         ctl.nodes.with(|nodes| {
             nodes
                 .iter()

@@ -40,9 +40,9 @@ fn place_of(places: &Places, name: &str) -> Option<(f64, f64)> {
 pub fn Topology() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     // Node centres, as a memo: offsets change every frame, positions almost never.
-    let places = Memo::new(move |_| ctl.nodes.with(|ns| ns.iter().map(|n| (n.name.clone(), centre(n.x, n.y))).collect::<Places>()));
+    let places = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().map(|n| (n.name.clone(), centre(n.x, n.y))).collect::<Places>()));
     let size = Memo::new(move |_| {
-        ctl.nodes.with(|ns| {
+        ctl.shape.with(|ns| {
             let w = ns.iter().map(|n| n.x).fold(0.0, f64::max) + 0.5;
             let d = ns.iter().map(|n| n.y).fold(0.0, f64::max) + 0.5;
             canvas(w, d)
