@@ -153,7 +153,7 @@ fn BacklogStrip(name: String, tick: Memo<(u64, u64)>) -> impl IntoView {
     let request = Memo::new(move |_| model.with(|m| m.request.clone()));
     let acks = Memo::new(move |_| model.with(|m| m.acks.clone()));
     let sent = Memo::new(move |_| model.with(|m| m.sent));
-    let band = Memo::new(move |_| model.with(|m| (m.held.1 >= 30.0).then(|| (m.first.clone(), m.last.clone()))));
+    let band = Memo::new(move |_| model.with(|m| m.held.1 >= 30.0));
     let pct = |l: f64, w: f64| format!("left:{l:.2}%;width:{w:.2}%");
     let drawn_request = move || request.get().and_then(|(pos, partial, label, _)| Some((pos?, partial, label)));
     view! {
@@ -186,7 +186,12 @@ fn BacklogStrip(name: String, tick: Memo<(u64, u64)>) -> impl IntoView {
                         })
                     }}
                     <div class="seg held" class:full=move || model.with(|m| m.full) style=move || model.with(|m| pct(m.held.0, m.held.1))>
-                        {move || band.get().map(|(first, last)| view! { <span class="band-first">{first}</span><span class="band-last">{last}</span> })}
+                        // Built when the window gets wide enough for its two offsets; their text
+                        // then changes in place, every coarse tick.
+                        <Show when=move || band.get()>
+                            <span class="band-first">{move || model.with(|m| m.first.clone())}</span>
+                            <span class="band-last">{move || model.with(|m| m.last.clone())}</span>
+                        </Show>
                     </div>
                     {move || sent.get().map(|(l, w)| view! { <div class="seg sent" style=pct(l, w.max(0.8)) title="the slice sent from the backlog"></div> })}
                     // Keyed by position in the list: a tick moving along updates its style in

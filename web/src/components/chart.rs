@@ -153,10 +153,17 @@ pub fn OffsetChart() -> impl IntoView {
                                 <line x1="0" x2=CHART_W y1=CHART_H * f y2=CHART_H * f vector-effect="non-scaling-stroke"/>
                             }).collect_view()}
                         </g>
-                        <For each=move || faults.get() key=|f| (f.0.to_bits(), f.4.clone()) let:f>
-                            <line class="fault-line" data-testid="chart-fault" x1=f.0 x2=f.0 y1="0" y2=CHART_H vector-effect="non-scaling-stroke">
-                                <title>{f.4.clone()}</title>
-                            </line>
+                        // Keyed by index: a marker sliding left as time passes moves in place
+                        // instead of being rebuilt on every chart tick.
+                        <For each=move || 0..faults.with(Vec::len) key=|i| *i let:i>
+                            {
+                                let f = Memo::new(move |_| faults.with(|fs| fs.get(i).cloned().unwrap_or_default()));
+                                view! {
+                                    <line class="fault-line" data-testid="chart-fault" x1=move || f.with(|f| f.0) x2=move || f.with(|f| f.0) y1="0" y2=CHART_H vector-effect="non-scaling-stroke">
+                                        <title>{move || f.with(|f| f.4.clone())}</title>
+                                    </line>
+                                }
+                            }
                         </For>
                         <For each=move || names.get() key=|n| n.clone() let:name>
                             {
@@ -171,9 +178,17 @@ pub fn OffsetChart() -> impl IntoView {
                         </For>
                     </svg>
                     <div class="fault-labels" aria-hidden="true">
-                        {move || faults.get().into_iter().map(|(_, pct, left, row, label)| { let title = label.clone(); view! {
-                            <span class=format!("fault-label row-{row}") class:ends=left < pct style=format!("left:{left:.2}%;max-width:{LABEL_W}%") title=title>{label}</span>
-                        }}).collect_view()}
+                        <For each=move || 0..faults.with(Vec::len) key=|i| *i let:i>
+                            {
+                                let f = Memo::new(move |_| faults.with(|fs| fs.get(i).cloned().unwrap_or_default()));
+                                view! {
+                                    <span class=move || f.with(|f| format!("fault-label row-{}", f.3)) class:ends=move || f.with(|f| f.2 < f.1)
+                                        style=move || f.with(|f| format!("left:{:.2}%;max-width:{LABEL_W}%", f.2)) title=move || f.with(|f| f.4.clone())>
+                                        {move || f.with(|f| f.4.clone())}
+                                    </span>
+                                }
+                            }
+                        </For>
                     </div>
                 </div>
                 <div class="x-axis mono" aria-hidden="true">
