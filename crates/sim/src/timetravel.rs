@@ -17,6 +17,9 @@ pub struct TimeMachine {
     /// order. Every snapshot's trace is a prefix of the one the current world holds (which,
     /// after a jump back, still keeps the future it has seen).
     snapshots: Vec<(u64, Player, usize)>,
+    /// Snapshots forgotten but not freed yet: a whole world each, freed one per `seek` so that
+    /// forgetting the first half of a long run does not stall a frame.
+    retired: Vec<Player>,
     current: Player,
 }
 
@@ -24,7 +27,7 @@ impl TimeMachine {
     pub fn new(scenario: &Scenario, every_ms: u64) -> TimeMachine {
         let mut current = Player::new(scenario);
         let (first, len) = current.snapshot();
-        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, first, len)], current }
+        TimeMachine { steps: scenario.steps.clone(), every_ms: every_ms.max(1), snapshots: vec![(0, first, len)], retired: Vec::new(), current }
     }
 
     pub fn world(&self) -> &World {
@@ -58,6 +61,7 @@ impl TimeMachine {
 
     /// Moves to virtual time `t`, forwards or backwards, from the nearest snapshot.
     pub fn seek(&mut self, t: u64) {
+        drop(self.retired.pop());
         let t = t.max(self.earliest());
         let i = self.snapshots.iter().rposition(|(at, _, _)| *at <= t).unwrap_or(0);
         let snap_at = self.snapshots[i].0;
@@ -87,7 +91,7 @@ impl TimeMachine {
         if i == 0 {
             return;
         }
-        self.snapshots.drain(..i);
+        self.retired.extend(self.snapshots.drain(..i).map(|(_, p, _)| p));
         let upto = self.snapshots[0].2;
         self.current.world_mut().forget_trace_before(upto);
     }

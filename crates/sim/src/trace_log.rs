@@ -14,7 +14,16 @@ pub(crate) struct TraceLog {
     len: usize,
     /// Entries forgotten from the front (a long run in the browser keeps a window).
     base: usize,
+    /// Forgotten entries not freed yet. Freeing the oldest half of a long run's trace at once
+    /// (200,000 entries, three strings each) stalled one animation frame for ~10 ms in the
+    /// browser; instead each new entry frees a few of them. Its buffer is kept for the next
+    /// forgetting (at most the trace budget's half: tens of MB in a long browser run).
+    graveyard: Vec<TraceEntry>,
 }
+
+/// Forgotten entries freed per entry pushed: a forgotten half is gone well before the next
+/// forgetting (which waits for as many new entries as were forgotten).
+const FREED_PER_PUSH: usize = 4;
 
 impl TraceLog {
     /// The entries kept, the present's only.
@@ -33,6 +42,10 @@ impl TraceLog {
     }
 
     pub(crate) fn push(&mut self, e: TraceEntry) {
+        if !self.graveyard.is_empty() {
+            let keep = self.graveyard.len().saturating_sub(FREED_PER_PUSH);
+            self.graveyard.truncate(keep);
+        }
         match self.entries.get_mut(self.len - self.base) {
             Some(slot) => *slot = e,
             None => self.entries.push(e),
@@ -54,7 +67,12 @@ impl TraceLog {
     /// Forgets the entries before the `upto`-th (counted from the very first).
     pub(crate) fn forget_before(&mut self, upto: usize) {
         let n = upto.saturating_sub(self.base).min(self.len - self.base);
-        self.entries.drain(..n);
+        if n == 0 {
+            return;
+        }
+        // Moved, not dropped: `push` frees them. The graveyard keeps its buffer between
+        // forgettings, so only the first one allocates.
+        self.graveyard.extend(self.entries.drain(..n));
         self.base += n;
     }
 }
@@ -62,7 +80,7 @@ impl TraceLog {
 /// A copy holds the present only.
 impl Clone for TraceLog {
     fn clone(&self) -> TraceLog {
-        TraceLog { entries: self.entries().to_vec(), len: self.len, base: self.base }
+        TraceLog { entries: self.entries().to_vec(), len: self.len, base: self.base, graveyard: Vec::new() }
     }
 }
 
@@ -97,5 +115,25 @@ mod tests {
         assert_eq!(t.total(), 8);
         t.forget_before(100);
         assert_eq!((t.base(), t.entries().len()), (8, 0));
+    }
+
+    #[test]
+    fn forgotten_entries_are_freed_a_few_per_new_entry() {
+        let mut t = TraceLog::default();
+        for i in 0..20 {
+            t.push(e(i));
+        }
+        t.forget_before(10);
+        assert_eq!(t.graveyard.len(), 10);
+        assert_eq!(t.entries()[0].at, 10, "the kept entries are not disturbed");
+        t.push(e(20));
+        assert_eq!(t.graveyard.len(), 10 - FREED_PER_PUSH);
+        t.forget_before(12);
+        assert_eq!(t.graveyard.len(), 10 - FREED_PER_PUSH + 2, "a second forgetting adds to the first");
+        for i in 21..30 {
+            t.push(e(i));
+        }
+        assert!(t.graveyard.is_empty(), "all freed");
+        assert_eq!((t.base(), t.total(), t.entries()[0].at, t.entries().len()), (12, 30, 12, 18));
     }
 }
