@@ -52,6 +52,10 @@ const TRACE = process.env.BENCH_TRACE;
 /** BENCH_PROFILE=file.cpuprofile: a sampled JavaScript/wasm CPU profile of the measured window
  * (wasm functions have names only in a build that keeps the name section). */
 const PROFILE = process.env.BENCH_PROFILE;
+/** BENCH_SCROLL=data-testid: scrolls that element to the top of the view before measuring
+ * (the default view shows the topology and the node panel; panels out of view skip rendering,
+ * so e.g. BENCH_SCROLL=backlog-master measures the page as seen with the backlogs and chart). */
+const SCROLL_TO = process.env.BENCH_SCROLL;
 /** The tree: each new replica and the node it replicates from (the preset has r1, r2 of master). */
 const TREE = [
   ['r3', 'r1'],
@@ -269,6 +273,7 @@ try {
     if (window.__mut) window.__mut.on = true;
   });
   if (process.env.BENCH_CSS) await page.addStyleTag({ content: process.env.BENCH_CSS });
+  if (SCROLL_TO) await need(page, SCROLL_TO, 'the panel to scroll to').then((l) => l.evaluate((el) => el.scrollIntoView({ block: 'start' })));
   if (PROFILE) {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
@@ -310,6 +315,7 @@ try {
 
   console.log(`# frame bench: ${wasm} (${(statSync(path.join(dist, wasm)).size / 1024).toFixed(0)} KiB), ${names.length} nodes, ${WRITES_PER_SECOND} writes/s, speed 1×, ${SETTLED ? 'steady state (all replicas linked up first)' : 'from the start (the tree\'s full syncs included)'}`);
   if (loadState) console.log(`# ${loadState.trim()}`);
+  if (SCROLL_TO) console.log(`# scrolled to [data-testid="${SCROLL_TO}"] before measuring`);
   console.log(`# ${data.frames.length} animation frames in ${wall.toFixed(1)} s wall (${(data.frames.length / wall).toFixed(1)} fps); virtual time ${(v0 / 1000).toFixed(2)} → ${(v1 / 1000).toFixed(2)} s; master offset ${off0} → ${off1} (${Math.round((off1 - off0) / Math.max(0.001, (v1 - v0) / 1000))} bytes/virtual s); ${replicasUp} of 11 replicas linked up`);
   console.log(`# script (rAF callbacks: sim + frame + DOM updates) p50 ${f2(pct(script, 50))} ms, p95 ${f2(pct(script, 95))} ms, max ${f2(script.at(-1))} ms`);
   console.log(`# after (microtask effects, other tasks, style/layout/paint/commit) p50 ${f2(pct(after, 50))} ms, p95 ${f2(pct(after, 95))} ms, max ${f2(after.at(-1))} ms`);
@@ -338,6 +344,15 @@ try {
       dots: document.querySelectorAll('[data-testid="message"]').length,
     }));
     console.log(`# DOM at the end: ${dom.all} elements, ${dom.topo} in the topology, ${dom.dots} message dots`);
+    const panels = await page.evaluate(() =>
+      [...document.querySelectorAll('section')].map((el) => {
+        const r = el.getBoundingClientRect();
+        const inner = el.firstElementChild;
+        const skipped = inner && inner.checkVisibility && !inner.checkVisibility({ contentVisibilityAuto: true });
+        return `${el.className.split(' ').slice(-1)[0]} ${Math.round(r.top)}–${Math.round(r.bottom)}${skipped ? ' (not rendered)' : ''}`;
+      }),
+    );
+    console.log(`# sections (view height ${await page.evaluate(() => innerHeight)}): ${panels.join(', ')}`);
   }
   if (data.loafSupported) {
     const l = data.loaf;

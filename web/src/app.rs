@@ -45,11 +45,13 @@ pub fn App() -> impl IntoView {
                 {topology.then(|| view! { <Topology/> })}
                 {node.then(|| view! { <NodePanel/> })}
             </main>
-            <section class="insight" aria-label="Replication details">
-                {backlog.then(|| view! { <Backlogs/> })}
-                {sync.then(|| view! { <SyncLog/> })}
-                {chart.then(|| view! { <OffsetChart/> })}
-            </section>
+            {(backlog || sync || chart).then(|| view! {
+                <section class="insight" aria-label="Replication details">
+                    {backlog.then(|| view! { <Backlogs/> })}
+                    {sync.then(|| view! { <SyncLog/> })}
+                    {chart.then(|| view! { <OffsetChart/> })}
+                </section>
+            })}
             <Inspector/>
             {(!embed).then(|| view! { <SiteFooter/> })}
             {embed.then(|| view! { <a class="open-full" href=full_view.clone() target="_blank" rel="noopener" data-testid="open-full">"Open full view ↗"</a> })}
