@@ -9,6 +9,8 @@ use replscope_engine::Frame as Reply;
 use replscope_sim::scenario::{Action, Scenario};
 use replscope_sim::presets;
 use replscope_view::chart::{geometry, ChartGeometry};
+
+use crate::components::chart::{tick_value, TickPhase};
 use replscope_view::frame::{BacklogView, Decision, EdgeView, MessageView, Narration, NodeState, NodeView};
 use replscope_view::{Frame, Run};
 
@@ -68,6 +70,10 @@ pub struct SimCtl {
     pub error: RwSignal<Option<String>>,
     /// Counts interventions, so panels showing a copy of a node (INFO) know to refresh.
     pub revision: RwSignal<u64>,
+    /// The coarse ticks (see `coarse_tick`), one per `TickPhase`: signals set only when they
+    /// move. As memos over `time` they marked every panel behind them for checking on every
+    /// frame, which Leptos pays for in bookkeeping even when nothing re-runs.
+    pub ticks: [RwSignal<(u64, u64)>; 3],
 }
 
 /// A node as most panels need it: who it is, what it does, where it is drawn. It changes
@@ -117,6 +123,7 @@ impl SimCtl {
         let preset = scenario.name.clone();
         let mut run = Run::new(scenario);
         let frame = run.frame(0);
+        let time = frame.time_ms;
         let ctl = SimCtl {
             run: StoredValue::new_local(run),
             carry: StoredValue::new(0.0),
@@ -140,6 +147,7 @@ impl SimCtl {
             inspected: RwSignal::new(None),
             error: RwSignal::new(None),
             revision: RwSignal::new(0),
+            ticks: TickPhase::ALL.map(|p| RwSignal::new(tick_value(time, 0, true, DEFAULT_SPEED, p))),
         };
         ctl.publish();
         ctl
@@ -147,6 +155,13 @@ impl SimCtl {
 
     /// Starts the animation loop (once).
     pub fn start(self) {
+        // One effect follows time (and play, speed, interventions) and moves the ticks.
+        Effect::new(move |_| {
+            let (t, rev, playing, speed) = (self.time.get(), self.revision.get(), self.playing.get(), self.speed.get());
+            for phase in TickPhase::ALL {
+                set_changed(self.ticks[phase.index()], &tick_value(t, rev, playing, speed, phase));
+            }
+        });
         let last = Rc::new(Cell::new(None::<f64>));
         animate(self, last);
     }

@@ -140,7 +140,7 @@ pub fn Backlogs() -> impl IntoView {
 }
 
 #[component]
-fn BacklogStrip(name: String, tick: Memo<(u64, u64)>) -> impl IntoView {
+fn BacklogStrip(name: String, tick: RwSignal<(u64, u64)>) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
     let model = Memo::new(move |_| {

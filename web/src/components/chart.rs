@@ -50,6 +50,15 @@ pub enum TickPhase {
     Chart = 4,
 }
 
+impl TickPhase {
+    pub const ALL: [TickPhase; 3] = [TickPhase::NodesAndClock, TickPhase::Backlogs, TickPhase::Chart];
+
+    /// Its place in `ALL` (and in `SimCtl::ticks`).
+    pub fn index(self) -> usize {
+        self as usize - 2
+    }
+}
+
 /// The coarse tick that virtual time `t` falls in, for a tick of `b` ms moving at `phase`.
 pub fn tick_of(t: u64, b: u64, phase: TickPhase) -> u64 {
     (t + b - b * phase as u64 / 6) / b
@@ -57,17 +66,17 @@ pub fn tick_of(t: u64, b: u64, phase: TickPhase) -> u64 {
 
 /// A clock for panels that need not follow every animation frame: while playing it moves
 /// about ten times a wall second; paused (stepping, seeking, acting) every change shows.
-pub fn coarse_tick(ctl: SimCtl, phase: TickPhase) -> Memo<(u64, u64)> {
-    Memo::new(move |_| {
-        let t = ctl.time.get();
-        let rev = ctl.revision.get();
-        if ctl.playing.get() {
-            let b = tick_ms(ctl.speed.get());
-            (tick_of(t, b, phase), rev)
-        } else {
-            (t, rev)
-        }
-    })
+pub fn coarse_tick(ctl: SimCtl, phase: TickPhase) -> RwSignal<(u64, u64)> {
+    ctl.ticks[phase.index()]
+}
+
+/// The coarse tick of `phase` at virtual time `t` (with the interventions counted by `rev`).
+pub fn tick_value(t: u64, rev: u64, playing: bool, speed: f64, phase: TickPhase) -> (u64, u64) {
+    if playing {
+        (tick_of(t, tick_ms(speed), phase), rev)
+    } else {
+        (t, rev)
+    }
 }
 
 /// An SVG path from polyline segments ("x,y x,y …"): one element per node, gaps kept.

@@ -1,7 +1,7 @@
 //! One component per file.
 
 mod backlog;
-mod chart;
+pub(crate) mod chart;
 mod controls;
 mod dot_layer;
 mod footer;
