@@ -59,9 +59,11 @@ pub fn ClusterActions(sel: Selected) -> impl IntoView {
     let masters = Memo::new(move |_| ctl.shape.with(|ns| ns.iter().map(|n| (n.name.clone(), n.master.clone())).collect::<Vec<_>>()));
     let target = Memo::new(move |_| load_target(&masters.get(), &sel.name.get()));
     let new_name = Memo::new(move |_| masters.with(|m| next_replica_name(&m.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())));
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock);
     let loads = Memo::new(move |_| {
-        let now = ctl.time.get();
-        ctl.revision.track();
+        // The coarse tick moves with interventions too.
+        tick.track();
+        let now = ctl.time.get_untracked();
         ctl.with_run(|r| active_loads(r.steps(), now)).unwrap_or_default()
     });
     let add_replica = move |_| {

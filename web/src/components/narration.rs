@@ -46,7 +46,12 @@ pub fn place(story: &Story, now: u64) -> Place {
 pub fn Narration() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let story = Memo::new(move |_| ctl.narration.with(|n| (n.steps.len(), n.current, n.title.clone())));
-    let at = Memo::new(move |_| ctl.narration.with(|n| place(n, ctl.time.get())));
+    // Follows the coarse tick, not every frame (the exact time when paused).
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock);
+    let at = Memo::new(move |_| {
+        tick.track();
+        ctl.narration.with(|n| place(n, ctl.time.get_untracked()))
+    });
     let go = move |t: u64| {
         let (now, frontier) = ctl.frame.with_untracked(|f| (f.time_ms, f.frontier_ms));
         if t > frontier {

@@ -135,7 +135,9 @@ fn InfoReplication(sel: Selected) -> impl IntoView {
     let at = Memo::new(move |prev: Option<&(String, u64, u64)>| {
         let name = sel.name.get();
         let rev = ctl.revision.get();
-        let t = ctl.time.get();
+        // Woken by the coarse tick (every change while paused), not by every frame.
+        super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock).track();
+        let t = ctl.time.get_untracked();
         let every = if ctl.playing.get() { info_refresh_ms(ctl.speed.get()) } else { 1 };
         match prev {
             Some((n, r, pt)) if *n == name && *r == rev && t.abs_diff(*pt) < every => (n.clone(), *r, *pt),
