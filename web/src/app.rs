@@ -35,6 +35,9 @@ pub fn App() -> impl IntoView {
     let shows = |p: &str| req.shows(p);
     let (controls, narration, node, backlog, sync, chart) = (shows("controls"), shows("narration"), shows("node"), shows("backlog"), shows("sync"), shows("chart"));
     let topology = shows("topology");
+    // Whether the browser draws the details section (it skips it while far off screen).
+    let insight_drawn = RwSignal::new(true);
+    provide_context(InsightDrawn(insight_drawn));
     view! {
         <div class="page" class:embed=embed>
             {(!embed).then(|| view! { <SiteHeader/> })}
@@ -46,7 +49,8 @@ pub fn App() -> impl IntoView {
                 {node.then(|| view! { <NodePanel/> })}
             </main>
             {(backlog || sync || chart).then(|| view! {
-                <section class="insight" aria-label="Replication details">
+                <section class="insight" aria-label="Replication details"
+                    on:contentvisibilityautostatechange=move |ev: web_sys::Event| insight_drawn.set(!skipped(&ev))>
                     {backlog.then(|| view! { <Backlogs/> })}
                     {sync.then(|| view! { <SyncLog/> })}
                     {chart.then(|| view! { <OffsetChart/> })}
@@ -58,6 +62,16 @@ pub fn App() -> impl IntoView {
             <HelpOverlay open=help/>
         </div>
     }
+}
+
+/// Whether the browser draws the backlog, resync and chart panels: while it skips them (far
+/// off screen) they hold still, and their share of each coarse tick costs nothing.
+#[derive(Clone, Copy)]
+pub struct InsightDrawn(pub RwSignal<bool>);
+
+/// A `contentvisibilityautostatechange` event's `skipped`.
+fn skipped(ev: &web_sys::Event) -> bool {
+    js_sys::Reflect::get(ev, &"skipped".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false)
 }
 
 fn prefers_reduced_motion() -> bool {

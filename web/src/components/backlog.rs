@@ -117,7 +117,7 @@ pub fn Backlogs() -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let names = Memo::new(move |_| ctl.backlogs.with(|bs| bs.iter().map(|b| b.node.clone()).collect::<Vec<_>>()));
     // One clock for all the strips (a memo each would all re-run on every frame's time).
-    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::Backlogs);
+    let tick = super::chart::coarse_tick_when_drawn(ctl, super::chart::TickPhase::Backlogs);
     view! {
         <section class="panel backlogs" aria-labelledby="backlog-title">
             <div class="panel-bar"><h2 id="backlog-title">"Replication backlog"</h2></div>
@@ -140,7 +140,7 @@ pub fn Backlogs() -> impl IntoView {
 }
 
 #[component]
-fn BacklogStrip(name: String, tick: RwSignal<(u64, u64)>) -> impl IntoView {
+fn BacklogStrip(name: String, tick: Memo<(u64, u64)>) -> impl IntoView {
     let ctl = expect_context::<SimCtl>();
     let key = name.clone();
     let model = Memo::new(move |_| {

@@ -70,6 +70,34 @@ pub fn coarse_tick(ctl: SimCtl, phase: TickPhase) -> RwSignal<(u64, u64)> {
     ctl.ticks[phase.index()]
 }
 
+/// Coarse ticks a panel the browser does not draw lets pass before it moves: about once a
+/// wall second instead of ten times.
+const UNDRAWN_EVERY: u64 = 10;
+
+/// The coarse tick for a panel of the details section. While the browser skips drawing the
+/// section (far off screen) the panel moves about once a second while playing, instead of
+/// ten times: its text stays current for whoever reads it without looking (a screen reader,
+/// find-in-page), at a tenth of the cost. Drawn again, it catches up at once; interventions,
+/// seeks and a paused clock always show.
+pub fn coarse_tick_when_drawn(ctl: SimCtl, phase: TickPhase) -> Memo<(u64, u64)> {
+    let tick = coarse_tick(ctl, phase);
+    let drawn = use_context::<crate::app::InsightDrawn>().map(|d| d.0);
+    Memo::new(move |prev: Option<&(u64, u64)>| {
+        let now = tick.get();
+        let undrawn = drawn.is_some_and(|d| !d.get());
+        match prev {
+            Some(p) if undrawn && ctl.playing.get_untracked() && held_back(*p, now) => *p,
+            _ => now,
+        }
+    })
+}
+
+/// Whether an undrawn panel showing tick `shown` may skip tick `now`: same interventions,
+/// forward, and fewer than `UNDRAWN_EVERY` ticks on.
+fn held_back(shown: (u64, u64), now: (u64, u64)) -> bool {
+    now.1 == shown.1 && now.0 >= shown.0 && now.0 < shown.0 + UNDRAWN_EVERY
+}
+
 /// The coarse tick of `phase` at virtual time `t` (with the interventions counted by `rev`).
 pub fn tick_value(t: u64, rev: u64, playing: bool, speed: f64, phase: TickPhase) -> (u64, u64) {
     if playing {
@@ -127,7 +155,7 @@ pub fn OffsetChart() -> impl IntoView {
     let chart = ctl.chart;
     // Redrawn on the coarse tick: the lines get a new point every 100 virtual ms anyway, and
     // repainting twelve paths every frame was the page's largest rendering cost.
-    let tick = coarse_tick(ctl, TickPhase::Chart);
+    let tick = coarse_tick_when_drawn(ctl, TickPhase::Chart);
     let g_with = move |f: &dyn Fn(&ChartGeometry) -> String| {
         let _ = tick.get();
         chart.with_untracked(|g| f(g))
@@ -282,6 +310,15 @@ mod tests {
         assert_eq!(moves(TickPhase::Chart), vec![66]);
         // Short ticks (slow motion) still move once per tick.
         assert_eq!((0..100).filter(|t| tick_of(t + 1, 10, TickPhase::Backlogs) != tick_of(*t, 10, TickPhase::Backlogs)).count(), 10);
+    }
+
+    #[test]
+    fn an_undrawn_panel_moves_once_in_ten_ticks_but_never_misses_an_intervention_or_a_seek() {
+        assert!(held_back((100, 3), (101, 3)));
+        assert!(held_back((100, 3), (109, 3)));
+        assert!(!held_back((100, 3), (110, 3)), "ten ticks on it moves");
+        assert!(!held_back((100, 3), (101, 4)), "an intervention shows at once");
+        assert!(!held_back((100, 3), (99, 3)), "so does going back");
     }
 
     #[test]
