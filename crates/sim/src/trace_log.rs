@@ -93,12 +93,18 @@ mod tests {
         TraceEntry { at, kind: TraceKind::NodeCrashed { node: "n".into() } }
     }
 
-    #[test]
-    fn forgetting_the_front_keeps_counting_from_the_first_entry() {
+    /// A log of `n` entries, at 0 to n - 1.
+    fn log_of(n: u64) -> TraceLog {
         let mut t = TraceLog::default();
-        for i in 0..10 {
+        for i in 0..n {
             t.push(e(i));
         }
+        t
+    }
+
+    #[test]
+    fn forgetting_the_front_keeps_counting_from_the_first_entry() {
+        let mut t = log_of(10);
         t.forget_before(4);
         assert_eq!((t.base(), t.total(), t.entries().len()), (4, 10, 6));
         assert_eq!(t.entries()[0].at, 4);
@@ -119,10 +125,7 @@ mod tests {
 
     #[test]
     fn forgotten_entries_are_freed_a_few_per_new_entry() {
-        let mut t = TraceLog::default();
-        for i in 0..20 {
-            t.push(e(i));
-        }
+        let mut t = log_of(20);
         t.forget_before(10);
         assert_eq!(t.graveyard.len(), 10);
         assert_eq!(t.entries()[0].at, 10, "the kept entries are not disturbed");

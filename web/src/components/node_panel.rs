@@ -132,11 +132,12 @@ fn InfoReplication(sel: Selected) -> impl IntoView {
     // (node, revision, time) of the last refresh: it moves on a new node, an intervention,
     // any move of time while paused, or enough virtual time while playing (either way: a
     // seek back counts too).
+    let tick = super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock);
     let at = Memo::new(move |prev: Option<&(String, u64, u64)>| {
         let name = sel.name.get();
         let rev = ctl.revision.get();
         // Woken by the coarse tick (every change while paused), not by every frame.
-        super::chart::coarse_tick(ctl, super::chart::TickPhase::NodesAndClock).track();
+        tick.track();
         let t = ctl.time.get_untracked();
         let every = if ctl.playing.get() { info_refresh_ms(ctl.speed.get()) } else { 1 };
         match prev {
